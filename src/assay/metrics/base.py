@@ -1,0 +1,67 @@
+"""The metric protocol and its registry.
+
+A metric scores a batch of predictions against their examples and returns one
+:class:`Score` per prediction. Register one with a decorator on a factory that
+takes the metric's options and returns the scoring function::
+
+    @register_metric("exact_match")
+    def exact_match(ignore_case: bool = False) -> MetricFn:
+        def score(items: Sequence[ScoreInput]) -> list[Score]: ...
+        return score
+
+or, for the common per-example case, with :func:`metric` on a plain function::
+
+    @assay.metric("mentions_price")
+    def mentions_price(prediction: str, reference: str | None) -> float:
+        return float("$" in prediction)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assay.data.example import Example
+
+
+@dataclass(frozen=True)
+class ScoreInput:
+    """What a metric sees for one example."""
+
+    prediction: str
+    example: Example
+
+    @property
+    def reference(self) -> str | None:
+        return self.example.reference
+
+
+@dataclass(frozen=True)
+class Score:
+    """One metric's verdict on one prediction.
+
+    Attributes:
+        value: The score; pass/fail metrics use 1.0 / 0.0.
+        detail: Optional short explanation (a judge's reason, the matched span, ...).
+    """
+
+    value: float
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """A metric's aggregate over a run: the mean and its 95% bootstrap interval."""
+
+    metric: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+MetricFn = Callable[[Sequence[ScoreInput]], list[Score]]
+"""A configured metric: scores a batch of inputs, one Score each, in order."""
+
+MetricFactory = Callable[..., MetricFn]
+"""Takes the metric's options as keyword arguments and returns a MetricFn."""

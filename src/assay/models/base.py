@@ -1,0 +1,113 @@
+"""The model protocol every backend implements, and the records it trades in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from assay.data.prompts import Prompt
+
+FinishReason = Literal["stop", "length", "error"]
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """How to generate. Greedy (temperature 0) unless asked otherwise.
+
+    Attributes:
+        max_new_tokens: Most tokens to generate per example.
+        temperature: 0 for greedy decoding; above 0 samples.
+        top_p: Nucleus sampling mass (only when sampling).
+        stop: Strings that end a generation; the stop string is not kept in the text.
+        seed: Seed for sampling, so sampled runs repeat.
+        truncate: Cut prompts longer than the context from the left (True) or fail (False).
+    """
+
+    max_new_tokens: int = 128
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int = 0
+    truncate: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stop"] = list(self.stop)
+        return data
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One model output with its accounting.
+
+    Attributes:
+        text: The generated text (special tokens and the stop string removed).
+        prompt_tokens: Tokens in the prompt actually sent (after truncation).
+        completion_tokens: Tokens generated.
+        finish_reason: "stop" (end of sequence or stop string), "length" (hit
+            max_new_tokens), or "error" (the backend failed on this example).
+        seconds: Wall time attributed to this example.
+        truncated_tokens: Prompt tokens cut from the left to fit the context.
+        error: The error message when finish_reason is "error".
+    """
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: FinishReason
+    seconds: float = 0.0
+    truncated_tokens: int = 0
+    error: str | None = None
+
+
+ResultCallback = Callable[[int, Generation], None]
+"""Called with (index into the prompts, generation) as soon as one example is done."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What identifies a model's outputs: two models with equal fingerprints generate alike.
+
+    Attributes:
+        spec: The spec string the user gave ("smollm2-135m-instruct", "hf:./ft", ...).
+        fingerprint: Hash over the identity fields below.
+        details: The identity fields (weights hash or hub revision, dtype,
+            adapter hash, tokenizer and chat template hash, ...).
+    """
+
+    spec: str
+    fingerprint: str
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A backend: anything that can generate text for prompts, in batches.
+
+    Backends load lazily where they can: `info`, `has_chat_template` and
+    `render` must not need the weights, so that a fully cached run never loads them.
+    """
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def has_chat_template(self) -> bool: ...
+
+    def render(self, prompt: Prompt) -> str:
+        """The exact text sent to the model for this prompt (chat template applied)."""
+        ...
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        params: GenerationParams,
+        on_result: ResultCallback | None = None,
+    ) -> list[Generation]:
+        """Generate for every prompt; call on_result as each one finishes."""
+        ...
+
+    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+        """Log-probability of each continuation given its context, and whether it is greedy."""
+        ...
