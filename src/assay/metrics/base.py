@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assay.data.example import Example
+from assay.errors import MetricError
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,18 @@ MetricFn = Callable[[Sequence[ScoreInput]], list[Score]]
 
 MetricFactory = Callable[..., MetricFn]
 """Takes the metric's options as keyword arguments and returns a MetricFn."""
+
+
+def require_reference(item: ScoreInput, metric: str) -> str:
+    """The item's reference answer, or a MetricError naming the metric and the example.
+
+    Metrics that compare against a reference call this rather than treating a
+    missing reference as an empty string, which would score silently and wrongly.
+    """
+    if item.reference is None:
+        raise MetricError(
+            f"Metric '{metric}' needs a reference answer, but example '{item.example.id}' "
+            "has none. Map the data set's answer column to the reference field, or drop "
+            f"'{metric}' from the metrics."
+        )
+    return item.reference

@@ -1,0 +1,265 @@
+"""The metric registry: metrics register themselves by name, the runner looks them up.
+
+Two decorators feed it. :func:`register_metric` takes a factory (keyword options
+in, a batch-scoring :data:`MetricFn` out); :func:`metric` takes a plain
+per-example function for the common case of a user's own check. Lookups of
+unknown names or bad options raise :class:`~assay.errors.MetricError` with the
+names or options that would have worked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from assay.data.example import Example
+from assay.errors import MetricError
+from assay.metrics.base import MetricFactory, MetricFn, Score, ScoreInput
+
+FactoryT = TypeVar("FactoryT", bound=MetricFactory)
+PerExampleT = TypeVar("PerExampleT", bound=Callable[..., "float | bool | Score"])
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What the registry knows about a metric, for listings and for comparisons.
+
+    Attributes:
+        name: The name it is looked up by.
+        higher_is_better: Whether a larger value means a better prediction.
+        pass_fail: Whether every value is 1.0 (pass) or 0.0 (fail), so the mean is a rate.
+        description: The first line of the factory's or function's docstring.
+    """
+
+    name: str
+    higher_is_better: bool
+    pass_fail: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class _Entry:
+    info: MetricInfo
+    factory: MetricFactory
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register_metric(
+    name: str,
+    *,
+    higher_is_better: bool = True,
+    pass_fail: bool = False,
+    replace: bool = False,
+) -> Callable[[FactoryT], FactoryT]:
+    """Register a metric factory under a name; the factory is returned unchanged.
+
+    Args:
+        name: The metric's name, as given on the command line (no commas or spaces).
+        higher_is_better: Whether a larger value means a better prediction.
+        pass_fail: Whether the metric only ever returns 1.0 or 0.0.
+        replace: Allow replacing a metric already registered under this name.
+
+    Raises:
+        ValueError: The name is malformed, or taken and ``replace`` is False.
+    """
+    _check_name(name)
+
+    def decorate(factory: FactoryT) -> FactoryT:
+        if name in _REGISTRY and not replace:
+            raise ValueError(
+                f"A metric named '{name}' is already registered; pass replace=True to replace it."
+            )
+        info = MetricInfo(name, higher_is_better, pass_fail, _first_doc_line(factory))
+        _REGISTRY[name] = _Entry(info, factory)
+        return factory
+
+    return decorate
+
+
+def metric(
+    name: str,
+    *,
+    higher_is_better: bool = True,
+    pass_fail: bool = False,
+    replace: bool = False,
+) -> Callable[[PerExampleT], PerExampleT]:
+    """Register a plain per-example function as a metric; the function is returned unchanged.
+
+    The function is called as ``fn(prediction, reference)``, or as
+    ``fn(prediction, reference, example)`` when it takes a third parameter, and
+    returns a float, a bool (True = 1.0) or a :class:`Score`. The metric takes
+    no options.
+
+    Args:
+        name: The metric's name, as given on the command line (no commas or spaces).
+        higher_is_better: Whether a larger value means a better prediction.
+        pass_fail: Whether the function only ever returns pass (1.0 / True) or fail.
+        replace: Allow replacing a metric already registered under this name.
+
+    Raises:
+        TypeError: The function does not take two or three positional parameters.
+        ValueError: The name is malformed, or taken and ``replace`` is False.
+    """
+
+    def decorate(fn: PerExampleT) -> PerExampleT:
+        wants_example = _wants_example(fn)
+
+        def factory() -> MetricFn:
+            def score(items: Sequence[ScoreInput]) -> list[Score]:
+                return [
+                    _to_score(name, _call(fn, item, wants_example), item.example) for item in items
+                ]
+
+            return score
+
+        factory.__doc__ = fn.__doc__
+        register_metric(
+            name, higher_is_better=higher_is_better, pass_fail=pass_fail, replace=replace
+        )(factory)
+        return fn
+
+    return decorate
+
+
+def get_metric(name: str, **options: object) -> MetricFn:
+    """The named metric, configured with the given options, ready to score batches.
+
+    The returned function checks that the metric gives back one score per input.
+
+    Raises:
+        MetricError: The name is not registered (the message lists those that
+            are), or the options do not fit the metric (it lists those accepted).
+    """
+    entry = _entry(name)
+    signature = inspect.signature(entry.factory)
+    try:
+        signature.bind(**options)
+    except TypeError as exc:
+        raise MetricError(
+            f"Bad options for metric '{name}': {exc}. {_describe_options(signature)}"
+        ) from None
+    return _checked(name, entry.factory(**options))
+
+
+def parse_metric_names(text: str) -> list[str]:
+    """The metric names in a comma-separated list such as ``"exact_match, f1,embedding"``.
+
+    Names are stripped, empty entries dropped and repeats removed (first one kept).
+
+    Raises:
+        MetricError: The list is empty or names an unregistered metric.
+    """
+    names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not names:
+        raise MetricError(f"No metric names given. Registered metrics: {_registered()}.")
+    for name in names:
+        _entry(name)
+    return names
+
+
+def list_metrics() -> list[MetricInfo]:
+    """Every registered metric, by name."""
+    return [_REGISTRY[name].info for name in sorted(_REGISTRY)]
+
+
+def metric_info(name: str) -> MetricInfo:
+    """What the registry knows about one metric.
+
+    Raises:
+        MetricError: The name is not registered.
+    """
+    return _entry(name).info
+
+
+def _entry(name: str) -> _Entry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise MetricError(
+            f"Unknown metric '{name}'.{hint} Registered metrics: {_registered()}."
+        ) from None
+
+
+def _registered() -> str:
+    return ", ".join(sorted(_REGISTRY)) or "(none)"
+
+
+def _check_name(name: str) -> None:
+    if not name or name != name.strip() or any(c == "," or c.isspace() for c in name):
+        raise ValueError(f"Metric names must be non-empty, without commas or spaces: {name!r}")
+
+
+def _first_doc_line(obj: object) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _describe_options(signature: inspect.Signature) -> str:
+    if not signature.parameters:
+        return "It takes no options."
+    accepted = ", ".join(_describe_option(param) for param in signature.parameters.values())
+    return f"Accepted options: {accepted}."
+
+
+def _describe_option(param: inspect.Parameter) -> str:
+    # Annotations are strings under `from __future__ import annotations`; show them bare.
+    text = param.name
+    if param.annotation is not param.empty:
+        annotation = param.annotation
+        if not isinstance(annotation, str):
+            annotation = inspect.formatannotation(annotation)
+        text += f": {annotation}"
+    if param.default is not param.empty:
+        text += f" = {param.default!r}"
+    return text
+
+
+def _wants_example(fn: Callable[..., object]) -> bool:
+    positional = [
+        param
+        for param in inspect.signature(fn).parameters.values()
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(positional) not in (2, 3):
+        raise TypeError(
+            f"@metric functions take (prediction, reference) or (prediction, reference, "
+            f"example); {getattr(fn, '__name__', fn)!r} takes {len(positional)} parameters."
+        )
+    return len(positional) == 3
+
+
+def _call(fn: Callable[..., object], item: ScoreInput, wants_example: bool) -> object:
+    if wants_example:
+        return fn(item.prediction, item.reference, item.example)
+    return fn(item.prediction, item.reference)
+
+
+def _to_score(name: str, value: object, example: Example) -> Score:
+    if isinstance(value, Score):
+        return value
+    if isinstance(value, numbers.Real):  # bool, int, float and numpy scalars
+        return Score(float(value))
+    raise MetricError(
+        f"Metric '{name}' returned {type(value).__name__} for example '{example.id}'; "
+        "expected a float, a bool or a Score."
+    )
+
+
+def _checked(name: str, fn: MetricFn) -> MetricFn:
+    def score(items: Sequence[ScoreInput]) -> list[Score]:
+        scores = fn(items)
+        if len(scores) != len(items):
+            raise MetricError(
+                f"Metric '{name}' returned {len(scores)} scores for {len(items)} predictions."
+            )
+        return scores
+
+    return score
