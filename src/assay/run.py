@@ -1,16 +1,43 @@
 """A run: one model over one data set, every example's output and scores, as stored.
 
-This module holds the records only; :mod:`assay.store` reads and writes them and
-:mod:`assay.runner` produces them.
+This module holds the records and their tabular views; :mod:`assay.store` reads and
+writes them and :mod:`assay.runner` produces them.
 """
 
 from __future__ import annotations
 
+import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from assay.errors import StoreError
 from assay.metrics.base import MetricSummary, Score
+
+EXPORT_FORMATS = (".csv", ".jsonl", ".parquet")
+"""File extensions Run.export writes."""
+
+SUMMARY_COLUMNS = ["mean", "ci_low", "ci_high", "n"]
+RESULT_COLUMNS = [
+    "prompt",
+    "prompt_tokens",
+    "completion_tokens",
+    "finish_reason",
+    "seconds",
+    "truncated_tokens",
+    "error",
+    "cached",
+]
+"""ExampleResult fields shown after the scores in Run.to_pandas."""
+
+
+def new_run_id() -> str:
+    """A fresh run id: 12 hex characters."""
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass
@@ -96,3 +123,130 @@ class RunInfo:
     seconds: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, MetricSummary] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    """A stored run: what was run and every example's result, with tabular views.
+
+    Attributes:
+        info: What was run, and the aggregates.
+        results: One result per example, ordered by position.
+    """
+
+    info: RunInfo
+    results: list[ExampleResult] = field(repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"Run(id={self.id!r}, name={self.name!r}, status={self.info.status!r}, "
+            f"results={len(self.results)})"
+        )
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def summary(self) -> pd.DataFrame:
+        """One row per metric (index "metric"): mean, ci_low, ci_high, n."""
+        names = _metric_names(self.info.metrics, [self.info.summary])
+        rows = [
+            {
+                "metric": name,
+                "mean": s.mean,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+                "n": s.n,
+            }
+            for name in names
+            if (s := self.info.summary.get(name)) is not None
+        ]
+        frame = pd.DataFrame(rows, columns=["metric", *SUMMARY_COLUMNS])
+        return frame.astype({"n": "int64"}).set_index("metric")
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per example, ordered by position.
+
+        Columns: example_id, input, reference, prediction, one column per metric
+        (its score, NaN where missing), the prompt and accounting fields, the data
+        set's other columns as "meta.<name>", and "<metric>.detail" for each metric
+        that explains any of its scores.
+        """
+        results = sorted(self.results, key=lambda r: r.position)
+        metrics = _metric_names(self.info.metrics, [r.scores for r in results])
+        detailed = [m for m in metrics if any(_detail(r, m) is not None for r in results)]
+        meta_keys = list(dict.fromkeys(key for r in results for key in r.metadata))
+        columns = [
+            "example_id",
+            "input",
+            "reference",
+            "prediction",
+            *metrics,
+            *RESULT_COLUMNS,
+            *(f"meta.{key}" for key in meta_keys),
+            *(f"{m}.detail" for m in detailed),
+        ]
+        rows = []
+        for r in results:
+            row: dict[str, Any] = {
+                "example_id": r.example_id,
+                "input": r.input,
+                "reference": r.reference,
+                "prediction": r.prediction,
+            }
+            for m in metrics:
+                score = r.scores.get(m)
+                row[m] = math.nan if score is None else score.value
+            for name in RESULT_COLUMNS:
+                row[name] = getattr(r, name)
+            for key in meta_keys:
+                row[f"meta.{key}"] = r.metadata.get(key)
+            for m in detailed:
+                row[f"{m}.detail"] = _detail(r, m)
+            rows.append(row)
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.astype({m: "float64" for m in metrics})
+
+    def export(self, path: str | Path) -> Path:
+        """Write to_pandas() to a file whose extension picks the format.
+
+        Supported: .csv, .jsonl (one JSON object per line) and .parquet.
+
+        Raises:
+            StoreError: The extension is not supported, or the file cannot be written.
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in EXPORT_FORMATS:
+            raise StoreError(
+                f"cannot export run {self.id} to {path}: unsupported extension "
+                f"'{path.suffix}'; use one of {', '.join(EXPORT_FORMATS)}"
+            )
+        frame = self.to_pandas()
+        try:
+            if suffix == ".csv":
+                frame.to_csv(path, index=False)
+            elif suffix == ".jsonl":
+                frame.to_json(path, orient="records", lines=True, force_ascii=False)
+            else:
+                frame.to_parquet(path, index=False)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        except (ValueError, TypeError) as exc:  # pyarrow: a column of mixed types
+            raise StoreError(f"cannot export run {self.id} to {path}: {exc}") from exc
+        return path
+
+
+def _metric_names(order: list[str], found: list[dict[str, Any]]) -> list[str]:
+    """The run's metrics in their declared order, then any others as first seen."""
+    seen = dict.fromkeys(name for scores in found for name in scores)
+    return [m for m in order if m in seen] + [m for m in seen if m not in order]
+
+
+def _detail(result: ExampleResult, metric: str) -> str | None:
+    score = result.scores.get(metric)
+    return None if score is None else score.detail

@@ -1,0 +1,142 @@
+"""The store's tables, as SQLAlchemy Core: portable types only, so one schema serves
+SQLite and PostgreSQL alike.
+
+    runs              one row per run: every RunInfo field but the summary
+    results           one row per (run, example): prompt, prediction, accounting
+    scores            one row per (run, example, metric); NULL value means NaN
+    run_metrics       one row per (run, metric): the aggregates, so listing runs is fast
+    generation_cache  one row per cache key: a model output that can be reused
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite keeps no offset, so values are converted to UTC on the way in and marked
+    UTC on the way out; a naive datetime is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+metadata = MetaData()
+
+ID = String(32)
+KEY = String(128)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("run_key", KEY, nullable=False),
+    Column("model_spec", Text, nullable=False),
+    Column("model_fingerprint", KEY, nullable=False),
+    Column("model_details", JSON, nullable=False),
+    Column("dataset_name", Text, nullable=False),
+    Column("dataset_fingerprint", KEY, nullable=False),
+    Column("n_examples", Integer, nullable=False),
+    Column("prompt_config", JSON, nullable=False),
+    Column("generation_params", JSON, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("assay_version", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("seconds", Float, nullable=False),
+    Column("stats", JSON, nullable=False),
+    Index("ix_runs_run_key", "run_key"),
+    Index("ix_runs_created_at", "created_at"),
+)
+
+results = Table(
+    "results",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("example_id", Text, primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("input", Text, nullable=False),
+    Column("reference", Text),
+    Column("prompt", Text, nullable=False),
+    Column("prediction", Text, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("finish_reason", String(16), nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("truncated_tokens", Integer, nullable=False),
+    Column("error", Text),
+    Column("cached", Boolean, nullable=False),
+    Column("metadata", JSON, nullable=False),
+)
+"""The primary key (run_id, example_id) is the uniqueness that makes writes idempotent."""
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("example_id", Text, primary_key=True),
+    Column("metric", String(128), primary_key=True),
+    Column("value", Float),
+    Column("detail", Text),
+)
+
+run_metrics = Table(
+    "run_metrics",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("metric", String(128), primary_key=True),
+    Column("mean", Float),
+    Column("ci_low", Float),
+    Column("ci_high", Float),
+    Column("n", Integer, nullable=False),
+)
+
+generation_cache = Table(
+    "generation_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("finish_reason", String(16), nullable=False),
+    Column("truncated_tokens", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
