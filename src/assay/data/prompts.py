@@ -1,9 +1,23 @@
-"""Turning examples into prompts: the model's chat template, raw text, or a user template."""
+"""Turning examples into prompts: the model's chat template, raw text, or a user template.
+
+A user template is plain text with ``{field}`` placeholders filled from each
+example's fields (``{{`` and ``}}`` are literal braces). Whether the result is
+wrapped in the model's chat template is the prompt *format*: "chat", "raw", or
+"auto", which chats only when the model has a chat template and no user
+template was given, because a course-style template ("### Question: ...") is
+raw text the model was fine-tuned on.
+"""
 
 from __future__ import annotations
 
+import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from assay.data.example import Example
+from assay.errors import PromptError
 
 PromptFormat = Literal["auto", "chat", "raw"]
 
@@ -25,3 +39,145 @@ class Prompt:
     def raw_text(self) -> str:
         """The text sent when no chat template applies."""
         return f"{self.system}\n\n{self.content}" if self.system else self.content
+
+
+@dataclass(frozen=True)
+class PromptConfig:
+    """How examples become prompts; stored with every run so it can be repeated.
+
+    Attributes:
+        format: "chat" to use the model's chat template, "raw" to send text as
+            is, "auto" to chat only when the model has a chat template and no
+            template is given.
+        template: Text with ``{field}`` placeholders, or None to send each
+            example's input unchanged.
+        system: A system prompt, or None.
+    """
+
+    format: PromptFormat = "auto"
+    template: str | None = None
+    system: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in get_args(PromptFormat):
+            raise PromptError(
+                f"unknown prompt format '{self.format}'; "
+                f"use one of {', '.join(get_args(PromptFormat))} (--prompt-format)"
+            )
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The config as plain values, for the run store."""
+        return {"format": self.format, "template": self.template, "system": self.system}
+
+
+def load_template(value: str) -> str:
+    """A template from the command line: a file's text, or the text itself.
+
+    Shells make newlines awkward to type, so in text given directly (not in a
+    file) the escapes ``\\n`` and ``\\t`` become a newline and a tab:
+    ``--template "### Question:\\n{question}\\n\\n### Answer:"``.
+    """
+    path = Path(value).expanduser()
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # text too long or odd to be a file name
+        is_file = False
+    if is_file:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise PromptError(f"{value}: the template file cannot be read ({error})") from None
+    return value.replace("\\n", "\n").replace("\\t", "\t")
+
+
+def build_prompts(
+    config: PromptConfig, examples: Sequence[Example], *, model_has_chat_template: bool
+) -> list[Prompt]:
+    """One prompt per example, in order.
+
+    The template is checked against the data before any prompt is built, so a
+    misspelt placeholder fails at once instead of after a model has loaded.
+
+    Raises:
+        PromptError: The template does not fit the data, or "chat" was asked of
+            a model that has no chat template.
+    """
+    chat = _use_chat(config, model_has_chat_template=model_has_chat_template)
+    if config.template is None:
+        return [Prompt(example.input, config.system, chat) for example in examples]
+    placeholders = _placeholders(config.template)
+    _check_placeholders(placeholders, examples)
+    return [
+        Prompt(_fill(config.template, placeholders, example), config.system, chat)
+        for example in examples
+    ]
+
+
+def _use_chat(config: PromptConfig, *, model_has_chat_template: bool) -> bool:
+    if config.format == "chat" and not model_has_chat_template:
+        raise PromptError(
+            "--prompt-format chat was asked, but the model has no chat template; "
+            "use --prompt-format raw (or auto) to send the text as is"
+        )
+    if config.format == "auto":
+        return model_has_chat_template and config.template is None
+    return config.format == "chat"
+
+
+def _placeholders(template: str) -> list[str]:
+    """The field names a template uses (the part before any ``.attr`` or ``[key]``)."""
+    names: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise PromptError(
+            f"the template is not valid ({error}); write literal braces as {{{{ and }}}}"
+        ) from None
+    for _, field_name, _, _ in parsed:
+        if field_name is None:
+            continue
+        root = field_name.split(".", 1)[0].split("[", 1)[0]
+        if not root or root.isdigit():
+            raise PromptError(
+                f"the template has a positional placeholder '{{{field_name}}}'; "
+                "name a field instead, like {question}"
+            )
+        if root not in names:
+            names.append(root)
+    if not names:
+        raise PromptError(
+            "the template has no {field} placeholder, so every prompt would be the same; "
+            "if it was meant to be a file, that file does not exist"
+        )
+    return names
+
+
+def _check_placeholders(placeholders: Sequence[str], examples: Sequence[Example]) -> None:
+    """Every placeholder must be a field of the data (checked on the union of all rows)."""
+    if not examples:
+        return
+    available: dict[str, None] = dict.fromkeys(examples[0].fields)
+    for example in examples[1:]:
+        available.update(dict.fromkeys(example.fields))
+    for name in placeholders:
+        if name not in available:
+            raise PromptError(
+                f"the template placeholder {{{name}}} is not a field of the data; "
+                f"the fields are: {', '.join(available) or '(none)'}"
+            )
+
+
+def _fill(template: str, placeholders: Sequence[str], example: Example) -> str:
+    fields: Mapping[str, Any] = example.fields
+    for name in placeholders:
+        if fields.get(name) is None:
+            raise PromptError(
+                f"example {example.id}: the template placeholder {{{name}}} has no value "
+                "in this example"
+            )
+    try:
+        return template.format_map(fields)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
+        raise PromptError(
+            f"example {example.id}: the template cannot be filled ({type(error).__name__}: {error})"
+        ) from None
