@@ -83,7 +83,7 @@ def load_dataset(
         _check_no_mapping(source.name, split, input_field, reference_field, id_field)
         selected = _select(list(source.examples), limit=limit, sample=sample, seed=seed)
         return source if len(selected) == len(source) else replace(source, examples=selected)
-    name, rows = _read_source(source, split)
+    name, rows = read_rows(source, split)
     if not rows:
         raise DataError(f"{name}: the data set is empty (no rows)")
     fields = resolve_fields(
@@ -102,10 +102,8 @@ def load_dataset(
     )
 
 
-def _read_source(
-    source: str | Path | pandas.DataFrame, split: str | None
-) -> tuple[str, list[RawRow]]:
-    """The source's display name and its raw rows."""
+def read_rows(source: str | Path | pandas.DataFrame, split: str | None) -> tuple[str, list[RawRow]]:
+    """The source's display name and its raw rows (also used to read prediction files)."""
     if _is_dataframe(source):
         _check_no_split("DataFrame", split)
         return "DataFrame", _dataframe_rows(source)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -30,11 +30,14 @@ class Prompt:
         content: The user turn (chat) or the whole text after the system prompt (raw).
         system: An optional system prompt.
         chat: True to wrap content in the model's chat template; False to send text as is.
+        example: The example this prompt asks about (backends that look answers
+            up, like replay, match on its id or input).
     """
 
     content: str
     system: str | None = None
     chat: bool = True
+    example: Example | None = field(default=None, compare=False, repr=False)
 
     def raw_text(self) -> str:
         """The text sent when no chat template applies."""
@@ -104,11 +107,11 @@ def build_prompts(
     """
     chat = _use_chat(config, model_has_chat_template=model_has_chat_template)
     if config.template is None:
-        return [Prompt(example.input, config.system, chat) for example in examples]
+        return [Prompt(example.input, config.system, chat, example) for example in examples]
     placeholders = _placeholders(config.template)
     _check_placeholders(placeholders, examples)
     return [
-        Prompt(_fill(config.template, placeholders, example), config.system, chat)
+        Prompt(_fill(config.template, placeholders, example), config.system, chat, example)
         for example in examples
     ]
 

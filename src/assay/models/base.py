@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from assay.data.prompts import Prompt
@@ -61,6 +62,23 @@ class Generation:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class ModelOptions:
+    """How to load and run a model, whatever the backend.
+
+    Attributes:
+        dtype: "auto" (float32 on CPU, bfloat16 on GPU), "float32", "bfloat16" or "float16".
+        adapter: A LoRA adapter folder (peft) applied on top of the weights.
+        batch_size: Most sequences in flight at once.
+        device: "cpu", "cuda", or "auto".
+    """
+
+    dtype: str = "auto"
+    adapter: Path | None = None
+    batch_size: int = 16
+    device: str = "auto"
+
+
 ResultCallback = Callable[[int, Generation], None]
 """Called with (index into the prompts, generation) as soon as one example is done."""
 
@@ -94,6 +112,10 @@ class Model(Protocol):
 
     @property
     def has_chat_template(self) -> bool: ...
+
+    def load(self) -> None:
+        """Load whatever generation needs (weights) now, so timing starts after it."""
+        ...
 
     def render(self, prompt: Prompt) -> str:
         """The exact text sent to the model for this prompt (chat template applied)."""

@@ -1,0 +1,377 @@
+"""The transformers backend: a causal LM from the hub, a local folder, or a GGUF file.
+
+The tokenizer loads at once (prompts are rendered and fingerprinted with it);
+the weights load only when something must be generated, so a run whose outputs
+are all cached never pays for them. A GGUF file is dequantised by transformers
+once and kept as safetensors in assay's cache folder, so later loads take a
+fraction of a second instead of seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from assay.data.prompts import Prompt
+from assay.errors import ModelError, missing_package
+from assay.models.base import Generation, GenerationParams, ModelInfo, ModelOptions, ResultCallback
+from assay.models.engine import (
+    ContinuousBatcher,
+    Sampling,
+    SequenceOutput,
+    StopRule,
+    engine_supports,
+)
+from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
+from assay.models.loglikelihood import score_continuations
+
+END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "config.json")
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class HFModel:
+    """A transformers causal LM behind the assay Model protocol.
+
+    Args:
+        spec: The spec string as the user gave it (kept in the run).
+        source: A hub id or a local folder; for GGUF, the folder holding the file.
+        gguf_file: The GGUF file name inside `source`, or None.
+        options: dtype, adapter, batch size, device.
+    """
+
+    def __init__(
+        self, spec: str, source: str, *, gguf_file: str | None = None, options: ModelOptions
+    ) -> None:
+        self.spec = spec
+        self.source = source
+        self.gguf_file = gguf_file
+        self.options = options
+        self.tokenizer = self._load_tokenizer()
+        self._model: Any = None
+        self._info: ModelInfo | None = None
+
+    # -- identity and prompts (no weights needed) ---------------------------------------
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    @property
+    def dtype(self) -> torch.dtype:
+        if self.options.dtype == "auto":
+            return torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        try:
+            return DTYPES[self.options.dtype]
+        except KeyError:
+            known = ", ".join(["auto", *DTYPES])
+            raise ModelError(f"--dtype {self.options.dtype!r} is not one of: {known}") from None
+
+    @property
+    def device(self) -> torch.device:
+        if self.options.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.options.device)
+
+    @property
+    def info(self) -> ModelInfo:
+        if self._info is None:
+            details = {
+                "backend": "hf",
+                "weights": self._weights_identity(),
+                "dtype": str(self.dtype).removeprefix("torch."),
+                "adapter": self._adapter_identity(),
+                "tokenizer": text_digest(
+                    self.tokenizer.chat_template or "",
+                    str(len(self.tokenizer)),
+                    str(self.tokenizer.bos_token),
+                    str(self.tokenizer.eos_token),
+                ),
+            }
+            fingerprint = text_digest(json.dumps(details, sort_keys=True))
+            self._info = ModelInfo(spec=self.spec, fingerprint=fingerprint, details=details)
+        return self._info
+
+    def render(self, prompt: Prompt) -> str:
+        if not prompt.chat:
+            return prompt.raw_text()
+        messages = [{"role": "user", "content": prompt.content}]
+        if prompt.system:
+            messages.insert(0, {"role": "system", "content": prompt.system})
+        text = self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+        return str(text)
+
+    def encode(self, prompt: Prompt) -> list[int]:
+        """Token ids of the rendered prompt; a chat template already carries its special tokens."""
+        ids = self.tokenizer(self.render(prompt), add_special_tokens=not prompt.chat).input_ids
+        return list(ids)
+
+    # -- generation ---------------------------------------------------------------------
+
+    def load(self) -> None:
+        _ = self.model
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = self._load_weights()
+        return self._model
+
+    @property
+    def context_length(self) -> int:
+        config = self.model.config
+        return int(getattr(config, "max_position_embeddings", 0) or 2048)
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        params: GenerationParams,
+        on_result: ResultCallback | None = None,
+    ) -> list[Generation]:
+        if not prompts:
+            return []
+        encoded = [self.encode(p) for p in prompts]
+        fitted, truncated = self._fit_to_context(encoded, params)
+        results: list[Generation | None] = [None] * len(prompts)
+        stop = StopRule(
+            eos_ids=frozenset(self._eos_ids(any(p.chat for p in prompts))),
+            max_new_tokens=params.max_new_tokens,
+            stop_strings=params.stop,
+            decode=self._decode if params.stop else None,
+        )
+
+        def done(index: int, output: SequenceOutput) -> None:
+            generation = self._to_generation(
+                output, len(fitted[index]), truncated[index], params, stop.eos_ids
+            )
+            results[index] = generation
+            if on_result is not None:
+                on_result(index, generation)
+
+        sampling = Sampling(params.temperature, params.top_p, params.seed)
+        longest = max(len(ids) for ids in fitted) + params.max_new_tokens
+        if engine_supports(self.model, longest):
+            ContinuousBatcher(self.model, self.options.batch_size).run(fitted, stop, sampling, done)
+        else:
+            self._generate_padded(fitted, stop, params, done)
+        return [r for r in results if r is not None]
+
+    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+        return score_continuations(
+            self.model, self.tokenizer, requests, batch_size=self.options.batch_size
+        )
+
+    def _fit_to_context(
+        self, encoded: list[list[int]], params: GenerationParams
+    ) -> tuple[list[list[int]], list[int]]:
+        """Cut prompts too long for the context from the left, or refuse them."""
+        limit = self.context_length - params.max_new_tokens
+        if limit <= 0:
+            raise ModelError(
+                f"--max-new-tokens {params.max_new_tokens} leaves no room for a prompt in the "
+                f"model's context of {self.context_length} tokens"
+            )
+        fitted, truncated = [], []
+        for index, ids in enumerate(encoded):
+            excess = max(0, len(ids) - limit)
+            if excess and not params.truncate:
+                raise ModelError(
+                    f"prompt {index} has {len(ids)} tokens; the context of {self.context_length} "
+                    f"leaves {limit} after --max-new-tokens {params.max_new_tokens}. "
+                    "Drop --no-truncate to cut long prompts from the left."
+                )
+            fitted.append(ids[excess:])
+            truncated.append(excess)
+        return fitted, truncated
+
+    def _to_generation(
+        self,
+        output: SequenceOutput,
+        prompt_tokens: int,
+        truncated: int,
+        params: GenerationParams,
+        eos: frozenset[int],
+    ) -> Generation:
+        tokens = output.tokens
+        body = (
+            tokens[:-1]
+            if output.finish_reason == "stop" and tokens and tokens[-1] in eos
+            else tokens
+        )
+        text = self._decode(body)
+        for stop in params.stop:
+            cut = text.find(stop)
+            if cut >= 0:
+                text = text[:cut]
+        return Generation(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(tokens),
+            finish_reason="stop" if output.finish_reason == "stop" else "length",
+            seconds=output.seconds,
+            truncated_tokens=truncated,
+        )
+
+    def _decode(self, tokens: list[int]) -> str:
+        return str(self.tokenizer.decode(tokens, skip_special_tokens=True))
+
+    def _eos_ids(self, chat: bool) -> set[int]:
+        ids: set[int] = set()
+        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        for value in (configured, self.tokenizer.eos_token_id):
+            if isinstance(value, int):
+                ids.add(value)
+            elif isinstance(value, list):
+                ids.update(v for v in value if isinstance(v, int))
+        template = self.tokenizer.chat_template or ""
+        if chat:
+            for token in END_OF_TURN_TOKENS:
+                token_id = self.tokenizer.convert_tokens_to_ids(token)
+                if token in template and isinstance(token_id, int) and token_id >= 0:
+                    ids.add(token_id)
+        return ids
+
+    def _generate_padded(
+        self,
+        prompts: list[list[int]],
+        stop: StopRule,
+        params: GenerationParams,
+        done: Any,
+    ) -> None:
+        """Length-sorted, left-padded batches through `model.generate`, for other architectures."""
+        pad = self.tokenizer.pad_token_id
+        pad = pad if pad is not None else min(stop.eos_ids or {0})
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        size = self.options.batch_size
+        for start in range(0, len(order), size):
+            batch = order[start : start + size]
+            width = max(len(prompts[i]) for i in batch)
+            input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, index in enumerate(batch):
+                ids = prompts[index]
+                input_ids[row, width - len(ids) :] = torch.tensor(ids)
+                mask[row, width - len(ids) :] = 1
+            began = time.perf_counter()
+            with torch.inference_mode():
+                torch.manual_seed(params.seed)
+                out = self.model.generate(
+                    input_ids=input_ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    max_new_tokens=params.max_new_tokens,
+                    do_sample=params.temperature > 0,
+                    temperature=params.temperature if params.temperature > 0 else None,
+                    top_p=params.top_p if params.temperature > 0 else None,
+                    eos_token_id=sorted(stop.eos_ids),
+                    pad_token_id=pad,
+                )
+            seconds = (time.perf_counter() - began) / len(batch)
+            for row, index in enumerate(batch):
+                tokens: list[int] = []
+                reason = None
+                for token in out[row, width:].tolist():
+                    tokens.append(token)
+                    reason = stop.check(tokens)
+                    if reason:
+                        break
+                done(index, SequenceOutput(tokens, reason or "length", seconds))
+
+    # -- loading ------------------------------------------------------------------------
+
+    def _load_tokenizer(self) -> Any:
+        from transformers import AutoTokenizer
+
+        converted = self._converted_dir()
+        try:
+            if converted is not None and (converted / "tokenizer_config.json").exists():
+                return AutoTokenizer.from_pretrained(converted)
+            return AutoTokenizer.from_pretrained(self.source, gguf_file=self.gguf_file)
+        except (OSError, ValueError) as error:
+            raise ModelError(f"could not load the tokenizer of '{self.spec}': {error}") from error
+
+    def _load_weights(self) -> Any:
+        from transformers import AutoModelForCausalLM
+
+        converted = self._converted_dir()
+        model: Any
+        try:
+            if converted is not None:
+                if not (converted / "model.safetensors").exists():
+                    self._convert_gguf(converted)
+                model = AutoModelForCausalLM.from_pretrained(converted, dtype=self.dtype)
+            else:
+                model = AutoModelForCausalLM.from_pretrained(self.source, dtype=self.dtype)
+        except (OSError, ValueError) as error:
+            raise ModelError(f"could not load the weights of '{self.spec}': {error}") from error
+        if self.options.adapter is not None:
+            model = self._apply_adapter(model, self.options.adapter)
+        model.to(self.device)
+        model.eval()
+        return model
+
+    def _converted_dir(self) -> Path | None:
+        if self.gguf_file is None:
+            return None
+        digest = file_digest(Path(self.source) / self.gguf_file)
+        return cache_root() / "gguf" / digest
+
+    def _convert_gguf(self, target: Path) -> None:
+        """Dequantise the GGUF once through transformers and keep it as safetensors."""
+        from safetensors.torch import save_model
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model = AutoModelForCausalLM.from_pretrained(
+            self.source, gguf_file=self.gguf_file, dtype=torch.float32
+        )
+        tokenizer = AutoTokenizer.from_pretrained(self.source, gguf_file=self.gguf_file)
+        staging = target.with_name(f"{target.name}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        save_model(model, str(staging / "model.safetensors"))
+        model.config.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        config = json.loads((staging / "config.json").read_text())
+        config.pop("quantization_config", None)
+        (staging / "config.json").write_text(json.dumps(config, indent=2))
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+
+    def _apply_adapter(self, model: Any, adapter: Path) -> Any:
+        try:
+            from peft import PeftModel
+        except ModuleNotFoundError as error:
+            raise missing_package("peft", "--adapter") from error
+        if not (adapter / "adapter_config.json").exists():
+            raise ModelError(f"--adapter {adapter}: no adapter_config.json in that folder")
+        return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+
+    def _weights_identity(self) -> str:
+        if self.gguf_file is not None:
+            return f"gguf:{file_digest(Path(self.source) / self.gguf_file)}"
+        folder = Path(self.source)
+        if folder.is_dir():
+            return f"folder:{folder_digest(folder, WEIGHT_PATTERNS)}"
+        revision = getattr(self.tokenizer, "_commit_hash", None) or self._hub_revision()
+        return f"hub:{self.source}@{revision}"
+
+    def _hub_revision(self) -> str:
+        from transformers import AutoConfig
+
+        try:
+            return str(getattr(AutoConfig.from_pretrained(self.source), "_commit_hash", "unknown"))
+        except (OSError, ValueError):
+            return "unknown"
+
+    def _adapter_identity(self) -> str:
+        adapter = self.options.adapter
+        if adapter is None:
+            return ""
+        return folder_digest(adapter, ("*.safetensors", "*.bin", "adapter_config.json"))
