@@ -30,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the width
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,7 +99,7 @@ def eval_command(
     temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling mass when sampling.")] = 1.0,
     stop: Annotated[list[str] | None, typer.Option(help="A stop string (repeatable).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Sequences in flight at once.")] = 16,
+    batch_size: Annotated[int, typer.Option(help="Sequences in flight at once.")] = 32,
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
     adapter: Annotated[Path | None, typer.Option(help="A LoRA adapter folder (peft).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",

@@ -75,7 +75,7 @@ class ModelOptions:
 
     dtype: str = "auto"
     adapter: Path | None = None
-    batch_size: int = 16
+    batch_size: int = 32
     device: str = "auto"
 
 
