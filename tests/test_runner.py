@@ -111,15 +111,11 @@ def test_second_identical_run_is_served_from_the_cache(
     assert second.summary()["mean"].tolist() == first.summary()["mean"].tolist()
 
 
-def test_cache_is_keyed_by_the_model_content(
-    tmp_path: Path, qa_data: Path, qa_preds: Path
-) -> None:
+def test_cache_is_keyed_by_the_model_content(tmp_path: Path, qa_data: Path, qa_preds: Path) -> None:
     db = str(tmp_path / "a.db")
     assay.evaluate(replay(qa_preds), qa_data, store=db)
 
-    other = write_jsonl(
-        tmp_path / "other.jsonl", [{"id": i, "prediction": "no idea"} for i in IDS]
-    )
+    other = write_jsonl(tmp_path / "other.jsonl", [{"id": i, "prediction": "no idea"} for i in IDS])
     different = assay.evaluate(replay(other), qa_data, store=db)
     assert different.info.stats["generated"] == 4
     assert different.info.stats["cached"] == 0
@@ -193,9 +189,7 @@ def test_interrupted_run_resumes_where_it_stopped(
     assert ids == IDS  # each example once, in order
 
     uninterrupted = assay.evaluate(replay(qa_preds), qa_data, store=str(tmp_path / "b.db"))
-    assert [r.prediction for r in resumed.results] == [
-        r.prediction for r in uninterrupted.results
-    ]
+    assert [r.prediction for r in resumed.results] == [r.prediction for r in uninterrupted.results]
     assert resumed.summary()["mean"].tolist() == uninterrupted.summary()["mean"].tolist()
     with open_store(db) as store:
         assert [r.id for r in store.list_runs()] == [resumed.id]
@@ -231,7 +225,9 @@ def test_chat_format_on_a_model_without_chat_template(
     tmp_path: Path, qa_data: Path, qa_preds: Path
 ) -> None:
     with pytest.raises(PromptError, match="no chat template"):
-        assay.evaluate(replay(qa_preds), qa_data, store=str(tmp_path / "a.db"), prompt_format="chat")
+        assay.evaluate(
+            replay(qa_preds), qa_data, store=str(tmp_path / "a.db"), prompt_format="chat"
+        )
 
 
 def test_unknown_override_names_the_known_ones(

@@ -1,25 +1,30 @@
 """The `assay` command: parses flags, calls the library, prints the result.
 
-User mistakes (AssayError) are printed as one line without a traceback and
-exit with status 1; an interrupted run says how to resume and exits with 130.
+The core commands (eval, runs, show, export, score, models, metrics) live here;
+each module of `assay.commands` adds the commands of one more area. User
+mistakes (AssayError) are printed as one line without a traceback and exit
+with status 1; an interrupted run says how to resume and exits with 130.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
-import importlib.util
-import sys
-from collections.abc import Callable
+import pkgutil
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from assay import render
+from assay import commands, render
+from assay.commands.common import (
+    DbOption,
+    PluginOption,
+    console,
+    import_plugins,
+    store_url,
+    user_errors,
+)
 from assay.data.prompts import PromptConfig, load_template
-from assay.errors import AssayError
 from assay.models.base import GenerationParams, ModelOptions
 from assay.runner import DataOptions, EvalOptions
 
@@ -29,41 +34,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the width
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Store URL or SQLite file (default .assay/assay.db or $ASSAY_DB)."),
-]
-PluginOption = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--plugin", help="A Python file to import first, e.g. one that registers metrics."
-    ),
-]
-
-
-def user_errors(command: F) -> F:
-    """Turn AssayError into a one-line message and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except AssayError as error:
-            errors.print(f"[bold red]error:[/] {render.escape(str(error))}")
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            errors.print(
-                "[yellow]interrupted:[/] every finished example is stored; "
-                "run the same command again to resume."
-            )
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @app.command("eval")
@@ -118,7 +88,7 @@ def eval_command(
     from assay.metrics import parse_metric_names
     from assay.runner import evaluate
 
-    _import_plugins(plugin)
+    import_plugins(plugin)
     options = EvalOptions(
         metrics=tuple(parse_metric_names(metrics)),
         data=DataOptions(split, input_field, reference_field, id_field, limit, sample, seed),
@@ -141,7 +111,7 @@ def eval_command(
         progress=not no_progress,
     )
     run = evaluate(model, data, options=options, store=db)
-    render.run_summary(console, run, _store_url(db))
+    render.run_summary(console, run, store_url(db))
 
 
 @app.command("runs")
@@ -201,9 +171,9 @@ def score_command(
     from assay.metrics import parse_metric_names
     from assay.scoring import rescore
 
-    _import_plugins(plugin)
+    import_plugins(plugin)
     run = rescore(run_id, parse_metric_names(metrics), store=db)
-    render.run_summary(console, run, _store_url(db))
+    render.run_summary(console, run, store_url(db))
 
 
 @app.command("models")
@@ -215,27 +185,17 @@ def models_command() -> None:
 @app.command("metrics")
 def metrics_command(plugin: PluginOption = None) -> None:
     """List the registered metrics."""
-    _import_plugins(plugin)
+    import_plugins(plugin)
     render.metrics_table(console)
 
 
-def _store_url(db: str | None) -> str:
-    from assay.store import resolve_url
+def _register_areas() -> None:
+    for module in pkgutil.iter_modules(commands.__path__):
+        if module.name != "common":
+            importlib.import_module(f"assay.commands.{module.name}").register(app)
 
-    return resolve_url(db)
 
-
-def _import_plugins(paths: list[Path] | None) -> None:
-    """Import user files so that their @assay.metric registrations take effect."""
-    for path in paths or []:
-        if not path.is_file():
-            raise AssayError(f"--plugin {path}: no such file")
-        spec = importlib.util.spec_from_file_location(f"assay_plugin_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise AssayError(f"--plugin {path}: not an importable Python file")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
+_register_areas()
 
 
 def main() -> None:
