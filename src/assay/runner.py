@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ class EvalOptions:
     """Everything `evaluate` needs beyond the model and the data; one object for CLI and Python."""
 
     metrics: tuple[str, ...] = DEFAULT_METRICS
+    metric_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data: DataOptions = field(default_factory=DataOptions)
     prompt: PromptConfig = field(default_factory=PromptConfig)
     generation: GenerationParams = field(default_factory=GenerationParams)
@@ -102,7 +103,7 @@ class _Evaluation:
         self.options = options
         self.store = store
         self.dataset = load_dataset(data, **vars(options.data))
-        self.metric_fns = resolve_metrics(options.metrics)
+        self.metric_fns = resolve_metrics(options.metrics, options.metric_options)
         self.model = load_model(model, options.model)
         self.prompts = build_prompts(
             options.prompt,

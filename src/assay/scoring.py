@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from assay.data.example import Example
 from assay.metrics import MetricFn, Score, ScoreInput, get_metric, summarize
@@ -10,9 +11,15 @@ from assay.run import ExampleResult, Run
 from assay.store import Store
 
 
-def resolve_metrics(names: Sequence[str]) -> dict[str, MetricFn]:
-    """Every metric by name, configured; fails on an unknown name before any work is done."""
-    return {name: get_metric(name) for name in names}
+def resolve_metrics(
+    names: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, MetricFn]:
+    """Every metric by name, configured with its options (metric name -> keyword options).
+
+    Fails on an unknown name or option before any work is done.
+    """
+    options = options or {}
+    return {name: get_metric(name, **options.get(name, {})) for name in names}
 
 
 def score_run(store: Store, run_id: str, metrics: dict[str, MetricFn]) -> Run:
@@ -39,13 +46,20 @@ def _by_id(results: Sequence[ExampleResult], scores: Sequence[Score]) -> dict[st
     return {r.example_id: s for r, s in zip(results, scores, strict=True)}
 
 
-def rescore(run_id: str, metrics: Sequence[str], *, store: Store | str | None = None) -> Run:
+def rescore(
+    run_id: str,
+    metrics: Sequence[str],
+    *,
+    store: Store | str | None = None,
+    metric_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Run:
     """Score a stored run again (new metrics, or changed ones) without generating anything."""
     from assay.store import open_store
 
     active = store if isinstance(store, Store) else open_store(store)
     try:
-        return score_run(active, active.get_run_info(run_id).id, resolve_metrics(metrics))
+        metric_fns = resolve_metrics(metrics, metric_options)
+        return score_run(active, active.get_run_info(run_id).id, metric_fns)
     finally:
         if not isinstance(store, Store):
             active.close()
