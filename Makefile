@@ -29,6 +29,7 @@ check: setup
 	$(BIN)/mypy
 
 test: check
+	bash scripts/install-browser.sh
 	$(BIN)/pytest -q
 
 bench: setup

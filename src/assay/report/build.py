@@ -1,0 +1,200 @@
+"""Collect what a report shows (runs, metrics, comparison, categories, ratings, examples)
+and render it into one HTML file with no outside references."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader
+
+from assay.errors import AssayError
+from assay.report import plots
+from assay.review import labels as review_labels
+from assay.run import Run, RunInfo
+
+if TYPE_CHECKING:
+    from assay.store import Store
+
+MAX_ROWS = 5000
+"""Most examples listed in the per-example table (the file stays small enough to open)."""
+
+
+@dataclass
+class Comparison:
+    """One metric of a run against the first (baseline) run, on their shared examples."""
+
+    metric: str
+    run: str
+    delta: float
+    better: int
+    worse: int
+    same: int
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, ready to render."""
+
+    runs: list[Run]
+    metrics: list[str]
+    comparisons: list[Comparison] = field(default_factory=list)
+    categories: dict[str, dict[str, int]] = field(default_factory=dict)
+    verdicts: dict[str, dict[str, int]] = field(default_factory=dict)
+    ratings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    n_rows: int = 0
+
+
+def collect(store: Store, run_ids: Sequence[str]) -> ReportData:
+    """Read the runs and everything stored about them.
+
+    Raises:
+        AssayError: No run ids, or a run is not in the store.
+    """
+    if not run_ids:
+        raise AssayError("give one or more run ids to report on")
+    runs = [store.load_run(run_id) for run_id in dict.fromkeys(run_ids)]
+    metrics = list(dict.fromkeys(m for run in runs for m in run.info.summary))
+    data = ReportData(runs=runs, metrics=metrics)
+    data.comparisons = _compare(runs, metrics)
+    for run in runs:
+        data.categories[run.name] = review_labels.category_counts(store, run.id)
+        data.verdicts[run.name] = review_labels.label_counts(store, run.id)
+    data.ratings = _ratings(store, [run.info for run in runs])
+    data.rows, data.n_rows = _rows(runs, metrics)
+    return data
+
+
+def build_report(store: Store, run_ids: Sequence[str]) -> str:
+    """The report as one HTML document."""
+    data = collect(store, run_ids)
+    infos = [run.info for run in data.runs]
+    categories = {name: c for name, c in data.categories.items() if c}
+    return (
+        _env()
+        .get_template("report.html")
+        .render(
+            data=data,
+            infos=infos,
+            metrics_plot=plots.metrics_plot(infos, data.metrics),
+            categories=categories,
+            categories_plot=plots.categories_plot(categories) if categories else None,
+            verdict_names=review_labels.VERDICTS,
+            max_rows=MAX_ROWS,
+        )
+    )
+
+
+def write_report(store: Store, run_ids: Sequence[str], path: str | Path) -> Path:
+    """Write the report to a file.
+
+    Raises:
+        AssayError: A run is missing, or the file cannot be written.
+    """
+    path = Path(path)
+    html = build_report(store, run_ids)
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise AssayError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _compare(runs: Sequence[Run], metrics: Sequence[str]) -> list[Comparison]:
+    if len(runs) < 2:
+        return []
+    base = {r.example_id: r.scores for r in runs[0].results}
+    found: list[Comparison] = []
+    for run in runs[1:]:
+        for metric in metrics:
+            better = worse = same = 0
+            deltas: list[float] = []
+            for result in run.results:
+                mine, theirs = (
+                    result.scores.get(metric),
+                    base.get(result.example_id, {}).get(metric),
+                )
+                if (
+                    mine is None
+                    or theirs is None
+                    or math.isnan(mine.value)
+                    or math.isnan(theirs.value)
+                ):
+                    continue
+                deltas.append(mine.value - theirs.value)
+                better += mine.value > theirs.value
+                worse += mine.value < theirs.value
+                same += mine.value == theirs.value
+            if deltas:
+                found.append(
+                    Comparison(metric, run.name, sum(deltas) / len(deltas), better, worse, same)
+                )
+    return found
+
+
+def _ratings(store: Store, infos: Sequence[RunInfo]) -> dict[str, list[dict[str, Any]]]:
+    """Ratings from the battles between these runs' models, human and judge apart."""
+    from assay.arena import compute_ratings, load_battles
+    from assay.review.tables import ensure_schema
+    from assay.review.votes import model_name
+
+    ensure_schema(store)
+    names = {model_name(info) for info in infos}
+    ratings: dict[str, list[dict[str, Any]]] = {}
+    for source in ("human", "judge"):
+        battles = [
+            b
+            for b in load_battles(store, source)
+            if b.model_a in names or b.model_b in names
+        ]
+        if battles:
+            ratings[source] = compute_ratings(battles, rounds=200).to_pandas().to_dict("records")
+    return ratings
+
+
+def _rows(runs: Sequence[Run], metrics: Sequence[str]) -> tuple[list[dict[str, Any]], int]:
+    """The first run's examples with every run's prediction and scores (up to MAX_ROWS)."""
+    first = runs[0]
+    others = [{r.example_id: r for r in run.results} for run in runs[1:]]
+    rows = []
+    for result in first.results[:MAX_ROWS]:
+        answers = [result, *(other.get(result.example_id) for other in others)]
+        rows.append(
+            {
+                "id": result.example_id,
+                "input": result.input,
+                "reference": result.reference or "",
+                "answers": [
+                    {
+                        "prediction": a.prediction if a else "",
+                        "scores": [
+                            a.scores[m].value if a and m in a.scores else None for m in metrics
+                        ],
+                    }
+                    for a in answers
+                ],
+            }
+        )
+    return rows, len(first.results)
+
+
+def _number(value: object, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    number = float(value)  # type: ignore[arg-type]
+    return "–" if math.isnan(number) else f"{number:.{digits}f}"
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("assay.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["number"] = _number
+    return env

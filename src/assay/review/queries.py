@@ -1,0 +1,235 @@
+"""Fast, filtered reads of one run's examples for the review app and the report:
+a page at a time in SQL (LIMIT/OFFSET over indexed filters), never the whole run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+
+from assay.metrics.base import Score
+from assay.review import tables as rt
+from assay.review.labels import Label
+from assay.review.tables import ensure_schema
+from assay.store import tables as t
+
+if TYPE_CHECKING:
+    from assay.store import Store
+
+PAGE_SIZE = 50
+UNLABELLED = "unlabelled"
+ERRORED = "(error)"
+"""Pseudo-metric for the failed filter: examples whose generation failed."""
+
+
+@dataclass(frozen=True)
+class ExampleFilter:
+    """Which examples of a run to show.
+
+    Attributes:
+        failed: A metric name: examples that failed it (below 1 on a pass/fail metric,
+            below 0.5 otherwise); or ERRORED for failed generations.
+        verdict: Examples some reviewer gave this verdict, or UNLABELLED.
+        category: Examples some reviewer tagged with this error category.
+        search: Text that the input, reference or prediction contains.
+    """
+
+    failed: str | None = None
+    verdict: str | None = None
+    category: str | None = None
+    search: str | None = None
+    pass_fail: bool = True
+
+
+@dataclass
+class ExampleRow:
+    """One example as listed or shown: its result, scores and labels."""
+
+    example_id: str
+    position: int
+    input: str
+    reference: str | None
+    prediction: str
+    finish_reason: str
+    error: str | None
+    scores: dict[str, Score] = field(default_factory=dict)
+    labels: list[Label] = field(default_factory=list)
+
+
+@dataclass
+class ExamplePage:
+    rows: list[ExampleRow]
+    total: int
+    offset: int
+    limit: int
+
+
+def page_examples(
+    store: Store, run_id: str, where: ExampleFilter, *, offset: int = 0, limit: int = PAGE_SIZE
+) -> ExamplePage:
+    """One page of a run's examples that pass the filter, in data set order, and the
+    number of matching examples."""
+    ensure_schema(store)
+    r = t.results.c
+    conditions = _conditions(run_id, where)
+    with store.connection() as conn:
+        total = int(
+            conn.scalar(select(func.count()).select_from(t.results).where(*conditions)) or 0
+        )
+        query = _columns().where(*conditions).order_by(r.position, r.example_id)
+        rows = conn.execute(query.offset(max(offset, 0)).limit(limit)).all()
+        page = [_row(row) for row in rows]
+        _attach(conn, run_id, page)
+    return ExamplePage(page, total, offset, limit)
+
+
+def get_example(store: Store, run_id: str, example_id: str) -> ExampleRow | None:
+    """One example with its scores and labels, or None."""
+    ensure_schema(store)
+    r = t.results.c
+    with store.connection() as conn:
+        row = conn.execute(_columns().where(r.run_id == run_id, r.example_id == example_id)).first()
+        if row is None:
+            return None
+        found = [_row(row)]
+        _attach(conn, run_id, found)
+    return found[0]
+
+
+def neighbour(
+    store: Store, run_id: str, example: ExampleRow, where: ExampleFilter, *, forward: bool
+) -> str | None:
+    """The id of the next (or previous) example passing the filter, or None."""
+    ensure_schema(store)
+    r = t.results.c
+    key = (example.position, example.example_id)
+    if forward:
+        after = or_(r.position > key[0], and_(r.position == key[0], r.example_id > key[1]))
+        order: tuple[Any, Any] = (r.position, r.example_id)
+    else:
+        after = or_(r.position < key[0], and_(r.position == key[0], r.example_id < key[1]))
+        order = (r.position.desc(), r.example_id.desc())
+    query = select(r.example_id).where(*_conditions(run_id, where), after).order_by(*order).limit(1)
+    with store.connection() as conn:
+        found = conn.scalar(query)
+    return None if found is None else str(found)
+
+
+def common_example_ids(store: Store, run_ids: Sequence[str]) -> list[str]:
+    """Ids of the examples every one of the runs has, in the first run's order."""
+    r = t.results.c
+    query = select(r.example_id).where(r.run_id == run_ids[0])
+    for other in run_ids[1:]:
+        query = query.where(
+            exists().where(t.results.c.run_id == other, t.results.c.example_id == r.example_id)
+        )
+    with store.connection() as conn:
+        return [str(x) for x in conn.scalars(query.order_by(r.position))]
+
+
+def predictions(store: Store, run_id: str, example_ids: Sequence[str]) -> dict[str, ExampleRow]:
+    """Results (without scores) of these examples of a run, by example id."""
+    r = t.results.c
+    found: dict[str, ExampleRow] = {}
+    ids = list(dict.fromkeys(example_ids))
+    with store.connection() as conn:
+        for start in range(0, len(ids), 500):
+            query = _columns().where(r.run_id == run_id, r.example_id.in_(ids[start : start + 500]))
+            for row in conn.execute(query):
+                found[row.example_id] = _row(row)
+    return found
+
+
+def _columns() -> Select[Any]:
+    r = t.results.c
+    return select(
+        r.example_id, r.position, r.input, r.reference, r.prediction, r.finish_reason, r.error
+    )
+
+
+def _conditions(run_id: str, where: ExampleFilter) -> list[ColumnElement[bool]]:
+    r = t.results.c
+    conditions: list[ColumnElement[bool]] = [r.run_id == run_id]
+    if where.failed == ERRORED:
+        conditions.append(r.finish_reason == "error")
+    elif where.failed:
+        s = t.scores.c
+        threshold = 1.0 if where.pass_fail else 0.5
+        conditions.append(
+            exists().where(
+                s.run_id == run_id,
+                s.example_id == r.example_id,
+                s.metric == where.failed,
+                s.value < threshold,
+            )
+        )
+    if where.verdict == UNLABELLED:
+        lc = rt.labels.c
+        conditions.append(~exists().where(lc.run_id == run_id, lc.example_id == r.example_id))
+    elif where.verdict:
+        lc = rt.labels.c
+        conditions.append(
+            exists().where(
+                lc.run_id == run_id, lc.example_id == r.example_id, lc.verdict == where.verdict
+            )
+        )
+    if where.category:
+        cc = rt.label_categories.c
+        conditions.append(
+            exists().where(
+                cc.run_id == run_id, cc.example_id == r.example_id, cc.category == where.category
+            )
+        )
+    if where.search:
+        text = where.search
+        conditions.append(
+            or_(
+                r.input.icontains(text, autoescape=True),
+                r.prediction.icontains(text, autoescape=True),
+                r.reference.icontains(text, autoescape=True),
+                r.example_id == text,
+            )
+        )
+    return conditions
+
+
+def _row(row: Any) -> ExampleRow:
+    return ExampleRow(
+        example_id=row.example_id,
+        position=row.position,
+        input=row.input,
+        reference=row.reference,
+        prediction=row.prediction,
+        finish_reason=row.finish_reason,
+        error=row.error,
+    )
+
+
+def _attach(conn: Any, run_id: str, rows: list[ExampleRow]) -> None:
+    """Fill in the scores and labels of a page of examples, one query each."""
+    if not rows:
+        return
+    by_id = {row.example_id: row for row in rows}
+    ids = list(by_id)
+    s = t.scores.c
+    for score in conn.execute(select(t.scores).where(s.run_id == run_id, s.example_id.in_(ids))):
+        value = math.nan if score.value is None else float(score.value)
+        by_id[score.example_id].scores[score.metric] = Score(value, score.detail)
+    lc = rt.labels.c
+    query = select(rt.labels).where(lc.run_id == run_id, lc.example_id.in_(ids))
+    for label in conn.execute(query.order_by(lc.reviewer)):
+        by_id[label.example_id].labels.append(
+            Label(
+                run_id=label.run_id,
+                example_id=label.example_id,
+                reviewer=label.reviewer,
+                verdict=label.verdict,
+                categories=list(label.categories or []),
+                note=label.note,
+                created_at=label.created_at,
+            )
+        )

@@ -1,0 +1,80 @@
+"""The review tables, on the store's one :data:`~assay.store.tables.metadata`, so that
+opening a store creates them with the others.
+
+    labels            one row per (run, example, reviewer): verdict, note, time
+    label_categories  one row per (run, example, reviewer, category), for indexed filtering
+    pair_tickets      one row per blind pair shown to a reviewer; the vote is recorded on it
+                      once (the ticket is what makes a vote idempotent under concurrency)
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
+
+from assay.store.tables import ID, UTCDateTime, metadata
+
+if TYPE_CHECKING:
+    from assay.store import Store
+
+REVIEWER = String(128)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("run_id", ID, primary_key=True),
+    Column("example_id", Text, primary_key=True),
+    Column("reviewer", REVIEWER, primary_key=True),
+    Column("verdict", String(16), nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_labels_run_verdict", "run_id", "verdict"),
+)
+"""Relabelling an example replaces the reviewer's earlier label for it."""
+
+label_categories = Table(
+    "label_categories",
+    metadata,
+    Column("run_id", ID, primary_key=True),
+    Column("example_id", Text, primary_key=True),
+    Column("reviewer", REVIEWER, primary_key=True),
+    Column("category", String(128), primary_key=True),
+    Index("ix_label_categories_run_category", "run_id", "category"),
+)
+
+pair_tickets = Table(
+    "pair_tickets",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("reviewer", REVIEWER, nullable=False),
+    Column("example_id", Text, nullable=False),
+    Column("left_run", ID, nullable=False),
+    Column("right_run", ID, nullable=False),
+    Column("runs", JSON, nullable=False),
+    Column("winner", String(16)),
+    Column("position", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("voted_at", UTCDateTime),
+)
+"""left_run is shown as answer A, right_run as B; winner is "model_a" (left), "model_b",
+"tie" or "tie (bothbad)", set once."""
+
+
+_ensured: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def ensure_schema(store: Store) -> None:
+    """Create the review and arena tables in a store opened before they were imported.
+
+    Cheap after the first call for a store (remembered per Store object).
+    """
+    if store in _ensured:
+        return
+    import assay.arena.tables  # noqa: F401  (registers the battles table on metadata)
+
+    with store.connection(write=True) as conn:
+        metadata.create_all(conn)
+    _ensured.add(store)

@@ -1,0 +1,77 @@
+"""Two small runs over the same questions in an SQLite store, one answer an XSS payload;
+and a real uvicorn server on loopback for the server and browser tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from review_data import RUN_A, RUN_B, write_run
+
+from assay.store import Store, open_store
+from assay.web import create_app
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "assay.db"
+    with open_store(str(path)) as store:
+        write_run(store, RUN_A, "base", 6, good=False)
+        write_run(store, RUN_B, "tuned", 6, good=True)
+    return path
+
+
+@pytest.fixture
+def store(db: Path) -> Iterator[Store]:
+    with open_store(str(db)) as opened:
+        yield opened
+
+
+@dataclass
+class Server:
+    url: str
+    token: str | None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def serve(db: Path) -> Iterator[object]:
+    """serve(token=None) starts the app on a free loopback port; stopped after the test."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(token: str | None = None) -> Server:
+        port = _free_port()
+        app = create_app(str(db), token=token)
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the review server did not start")
+            time.sleep(0.05)
+        servers.append((server, thread))
+        return Server(f"http://127.0.0.1:{port}", token)
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests put their screenshots."""
+    return tmp_path_factory.mktemp("screenshots")
