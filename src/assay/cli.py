@@ -24,6 +24,14 @@ from assay.commands.common import (
     store_url,
     user_errors,
 )
+from assay.commands.judging import (
+    BaseUrlOption,
+    ConcurrencyOption,
+    JudgeOption,
+    RubricOption,
+    judge_metric_options,
+    required_model_and_data,
+)
 from assay.data.prompts import PromptConfig, load_template
 from assay.models.base import GenerationParams, ModelOptions
 from assay.runner import DataOptions, EvalOptions
@@ -40,12 +48,17 @@ app = typer.Typer(
 @user_errors
 def eval_command(
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Alias, hf:<id|dir>, gguf:<file> or replay:<file>.")
-    ],
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Alias, hf:<id|dir>, gguf:<file>, replay:<file>, openai:<m>[@url].",
+        ),
+    ] = None,
     data: Annotated[
-        str,
+        str | None,
         typer.Option("--data", "-d", help="JSONL/JSON/CSV/Parquet file, dataset folder or hub id."),
-    ],
+    ] = None,
     metrics: Annotated[str, typer.Option(help="Comma-separated metric names.")] = "exact_match,f1",
     split: Annotated[
         str | None, typer.Option(help="Split of a hub data set or DatasetDict folder.")
@@ -81,6 +94,13 @@ def eval_command(
         bool, typer.Option("--no-truncate", help="Fail on prompts longer than the context.")
     ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    judge: JudgeOption = None,
+    rubric: RubricOption = None,
+    concurrency: ConcurrencyOption = None,
+    base_url: BaseUrlOption = None,
+    retry_errors: Annotated[
+        str | None, typer.Option(help="Generate again the failed examples of this run id.")
+    ] = None,
     db: DbOption = None,
     plugin: PluginOption = None,
 ) -> None:
@@ -89,8 +109,23 @@ def eval_command(
     from assay.runner import evaluate
 
     import_plugins(plugin)
+    judge_options = judge_metric_options(judge, rubric, concurrency, base_url)
+    batch_size = concurrency or batch_size
+    if retry_errors is not None:
+        from assay.retry import retry_errors as retry
+
+        run = retry(
+            retry_errors,
+            store=db,
+            model_options=ModelOptions(batch_size=batch_size),
+            metric_options=judge_options,
+        )
+        render.run_summary(console, run, store_url(db))
+        return
+    model, data = required_model_and_data(model, data, base_url)
     options = EvalOptions(
         metrics=tuple(parse_metric_names(metrics)),
+        metric_options=judge_options,
         data=DataOptions(split, input_field, reference_field, id_field, limit, sample, seed),
         prompt=PromptConfig(
             format=prompt_format,  # type: ignore[arg-type]
@@ -164,6 +199,10 @@ def export_command(
 def score_command(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
     metrics: Annotated[str, typer.Option(help="Comma-separated metric names.")],
+    judge: JudgeOption = None,
+    rubric: RubricOption = None,
+    concurrency: ConcurrencyOption = None,
+    base_url: BaseUrlOption = None,
     db: DbOption = None,
     plugin: PluginOption = None,
 ) -> None:
@@ -172,7 +211,8 @@ def score_command(
     from assay.scoring import rescore
 
     import_plugins(plugin)
-    run = rescore(run_id, parse_metric_names(metrics), store=db)
+    options = judge_metric_options(judge, rubric, concurrency, base_url)
+    run = rescore(run_id, parse_metric_names(metrics), store=db, metric_options=options)
     render.run_summary(console, run, store_url(db))
 
 
@@ -183,6 +223,7 @@ def models_command() -> None:
 
 
 @app.command("metrics")
+@user_errors
 def metrics_command(plugin: PluginOption = None) -> None:
     """List the registered metrics."""
     import_plugins(plugin)

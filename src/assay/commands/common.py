@@ -16,7 +16,7 @@ from assay.errors import AssayError
 from assay.render import escape
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # a message stays one line at any width
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,7 +9,7 @@ the values with :func:`summarize`.
 from __future__ import annotations
 
 # Importing the built-in metric modules registers them.
-from assay.metrics import contains, embedding, exact_match, f1, length  # noqa: F401
+from assay.metrics import contains, embedding, exact_match, f1, judge, length  # noqa: F401
 from assay.metrics.aggregate import summarize
 from assay.metrics.base import MetricFn, MetricSummary, Score, ScoreInput
 from assay.metrics.registry import (

@@ -98,3 +98,11 @@ def _replay(target: str, spec: str, options: ModelOptions) -> Model:
     from assay.models.replay import ReplayModel
 
     return ReplayModel(spec, Path(target).expanduser())
+
+
+@register_backend("openai", "an OpenAI-compatible server: <model>[@<base_url>]")
+def _openai(target: str, spec: str, options: ModelOptions) -> Model:
+    from assay.models.openai import OpenAIModel, parse_target
+
+    model, base_url = parse_target(target)
+    return OpenAIModel(spec, model, base_url, options=options)

@@ -9,7 +9,7 @@ flight, and writes are idempotent, so a resumed run never duplicates an example.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, Table, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from assay.arena import tables as _arena_tables  # noqa: F401  (the battles table)
 from assay.errors import StoreError
 from assay.metrics.base import MetricSummary, Score
 from assay.models.base import FinishReason, Generation
@@ -278,6 +279,14 @@ class Store:
         if rows:
             with self._write() as conn:
                 _insert_ignore(conn, t.generation_cache, rows)
+
+    def connection(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        """A connection for another area's tables (defined on :data:`tables.metadata`).
+
+        With ``write=True`` it is one write transaction, committed on success; database
+        failures a user can fix become StoreError either way.
+        """
+        return self._write() if write else self._read()
 
     # -- plumbing ----------------------------------------------------------
 

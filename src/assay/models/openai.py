@@ -1,0 +1,253 @@
+"""The OpenAI-compatible backend: any server that speaks OpenAI's HTTP API.
+
+OpenAI itself, vLLM, llama.cpp's server, Ollama, TGI, or `assay serve`. The spec
+is `openai:<model>` or `openai:<model>@<base_url>`; without a URL in the spec the
+base URL comes from $OPENAI_BASE_URL (else OpenAI's), the key from
+$OPENAI_API_KEY. Chat prompts go to /chat/completions, raw ones to /completions.
+
+Requests run concurrently up to a bound (the model options' batch size). A
+request that gets 429, a 5xx, a timeout or a dropped connection is retried with
+exponential backoff and full jitter, honouring Retry-After; one that still fails
+becomes a Generation with finish_reason "error", so the run completes and
+counts it. A remote model can change behind the same name: its fingerprint is
+the model name and the URL, and the run records that caveat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import random
+import time
+from collections.abc import Sequence
+from typing import Any, cast
+
+import httpx
+
+from assay.data.prompts import Prompt
+from assay.errors import ModelError
+from assay.models.base import (
+    FinishReason,
+    Generation,
+    GenerationParams,
+    ModelInfo,
+    ModelOptions,
+    ResultCallback,
+)
+from assay.models.fingerprint import text_digest
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """(model, base_url) from "model" or "model@base_url" (URL else $OPENAI_BASE_URL)."""
+    model, at, url = target.partition("@")
+    if at and not url.startswith(("http://", "https://")):
+        raise ModelError(
+            f"openai:{target}: the part after '@' must be a base URL such as "
+            "http://127.0.0.1:8000/v1"
+        )
+    if not model:
+        raise ModelError(f"openai:{target}: no model name before '@'")
+    base = url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    return model, base.rstrip("/")
+
+
+class RequestFailed(Exception):
+    """A request that failed for good (after retries, or at once for a client error)."""
+
+
+class OpenAIModel:
+    """A model behind an OpenAI-compatible HTTP API.
+
+    Args:
+        spec: The spec string as given.
+        model: The model name sent in requests.
+        base_url: The API root, ending in /v1 for most servers.
+        options: batch_size is the bound on concurrent requests.
+        api_key: The bearer token; default $OPENAI_API_KEY (none sent if unset).
+        max_retries: Retries after the first try for retryable failures.
+        backoff_base: Seconds of the first backoff; doubles each retry (with full jitter).
+        backoff_max: Longest wait between tries, Retry-After included.
+        timeout: Seconds per request.
+    """
+
+    def __init__(
+        self,
+        spec: str,
+        model: str,
+        base_url: str,
+        *,
+        options: ModelOptions | None = None,
+        api_key: str | None = None,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        timeout: float = 120.0,
+    ) -> None:
+        self.spec = spec
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.concurrency = max(1, (options or ModelOptions()).batch_size)
+        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.timeout = timeout
+
+    @property
+    def info(self) -> ModelInfo:
+        details = {
+            "backend": "openai",
+            "model": self.model,
+            "base_url": self.base_url,
+            "note": "remote model: the server may change it behind the same name",
+        }
+        fingerprint = text_digest(json.dumps({k: details[k] for k in ("model", "base_url")}))
+        return ModelInfo(spec=self.spec, fingerprint=fingerprint, details=details)
+
+    @property
+    def has_chat_template(self) -> bool:
+        return True  # the server applies its own
+
+    def load(self) -> None:
+        """Nothing to load: the weights live on the server."""
+
+    def render(self, prompt: Prompt) -> str:
+        if not prompt.chat:
+            return prompt.raw_text()
+        return json.dumps(_messages(prompt), ensure_ascii=False)
+
+    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+        raise ModelError(
+            f"{self.spec}: log-likelihoods are not available through the OpenAI-compatible "
+            "backend; use a local model (hf:, gguf: or a bundled alias) for benchmarks"
+        )
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        params: GenerationParams,
+        on_result: ResultCallback | None = None,
+    ) -> list[Generation]:
+        if not prompts:
+            return []
+        return asyncio.run(self._generate_all(prompts, params, on_result))
+
+    async def _generate_all(
+        self, prompts: Sequence[Prompt], params: GenerationParams, on_result: ResultCallback | None
+    ) -> list[Generation]:
+        gate = asyncio.Semaphore(self.concurrency)
+        limits = httpx.Limits(max_connections=self.concurrency)
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        async with httpx.AsyncClient(
+            timeout=self.timeout, limits=limits, headers=headers
+        ) as client:
+
+            async def one(index: int) -> Generation:
+                async with gate:
+                    generation = await self._generate_one(client, prompts[index], params)
+                if on_result is not None:
+                    on_result(index, generation)
+                return generation
+
+            return list(await asyncio.gather(*(one(i) for i in range(len(prompts)))))
+
+    async def _generate_one(
+        self, client: httpx.AsyncClient, prompt: Prompt, params: GenerationParams
+    ) -> Generation:
+        began = time.perf_counter()
+        path, body = self._request(prompt, params)
+        try:
+            data = await self._post(client, path, body)
+            return _parse_response(data, prompt.chat, time.perf_counter() - began)
+        except RequestFailed as exc:
+            return Generation("", 0, 0, "error", time.perf_counter() - began, error=str(exc))
+
+    def _request(self, prompt: Prompt, params: GenerationParams) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "seed": params.seed,
+        }
+        if params.temperature > 0 and params.top_p < 1.0:
+            body["top_p"] = params.top_p
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if prompt.chat:
+            return "/chat/completions", {**body, "messages": _messages(prompt)}
+        return "/completions", {**body, "prompt": prompt.raw_text()}
+
+    async def _post(
+        self, client: httpx.AsyncClient, path: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        url = self.base_url + path
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            retry_after: float | None = None
+            try:
+                response = await client.post(url, json=body)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                last = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            else:
+                if response.status_code < 400:
+                    try:
+                        return cast(dict[str, Any], response.json())
+                    except ValueError:
+                        raise RequestFailed(f"POST {url}: response is not JSON") from None
+                last = f"HTTP {response.status_code}: {response.text[:300]}"
+                if response.status_code not in RETRY_STATUS:
+                    raise RequestFailed(f"POST {url}: {last}")
+                retry_after = _retry_after(response.headers.get("retry-after"))
+            if attempt < self.max_retries:
+                await asyncio.sleep(self._backoff(attempt, retry_after))
+        raise RequestFailed(f"POST {url}: failed after {self.max_retries + 1} tries; last: {last}")
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(self.backoff_max, retry_after)
+        return random.uniform(0.0, min(self.backoff_max, self.backoff_base * 2**attempt))
+
+
+def _messages(prompt: Prompt) -> list[dict[str, str]]:
+    messages = [{"role": "user", "content": prompt.content}]
+    if prompt.system:
+        messages.insert(0, {"role": "system", "content": prompt.system})
+    return messages
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _parse_response(data: dict[str, Any], chat: bool, seconds: float) -> Generation:
+    try:
+        choice = data["choices"][0]
+        text = choice["message"]["content"] if chat else choice["text"]
+    except (KeyError, IndexError, TypeError):
+        snippet = json.dumps(data)[:300]
+        return Generation("", 0, 0, "error", seconds, error=f"unexpected response: {snippet}")
+    usage = data.get("usage") or {}
+    reason: FinishReason = "length" if choice.get("finish_reason") == "length" else "stop"
+    return Generation(
+        text=text or "",
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        finish_reason=reason,
+        seconds=seconds,
+    )
