@@ -9,8 +9,11 @@ no ties), then rated two ways in one run:
   (scikit-learn) on the battle design matrix per bootstrap round (sparse here, or it
   would not fit in memory), timed on a few rounds and extrapolated to 1,000.
 
-It checks that the point ratings agree with the reference within 1 point and that
-the true ratings fall inside the 95% intervals at about the nominal rate.
+Both optimise the same objective: the likelihood plus assay's weak ridge prior
+(PRIOR), passed to scikit-learn as the matching inverse regularisation strength C.
+It checks that the point ratings agree with the reference within 1 point, reports
+how far the prior moves them from plain maximum likelihood, and that the true
+ratings fall inside the 95% intervals at about the nominal rate.
 
     python benchmarks/bench_ratings.py [--battles 1000000] [--rounds 1000] [--reference-rounds 3]
 """
@@ -24,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from assay.arena.ratings import INIT_RATING, LN_BASE, SCALE, compute_ratings
+from assay.arena.ratings import INIT_RATING, LN_BASE, PRIOR, SCALE, compute_ratings
 
 N_MODELS = 50
 
@@ -44,7 +47,12 @@ def synthetic_battles(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def reference_fit(frame: pd.DataFrame, models: list[str]) -> np.ndarray:
-    """The notebook's compute_mle_elo: every battle twice, a tie as one win each way."""
+    """The notebook's compute_mle_elo: every battle twice, a tie as one win each way.
+
+    scikit-learn minimises 0.5 * |w|^2 + C * (log loss over 2n rows) with theta =
+    LN_BASE * w; assay maximises loglik(theta) - PRIOR / 2 * |theta|^2. Doubling
+    assay's objective and matching the penalties gives C = 1 / (2 * PRIOR * LN_BASE^2).
+    """
     from sklearn.linear_model import LogisticRegression
 
     index = {m: i for i, m in enumerate(models)}
@@ -60,7 +68,8 @@ def reference_fit(frame: pd.DataFrame, models: list[str]) -> np.ndarray:
     y[n:][frame["winner"].to_numpy() == "model_a"] = 1.0
     ties = np.flatnonzero(~frame["winner"].isin(["model_a", "model_b"]).to_numpy())
     y[ties] = 1.0  # first copy of a tie: a win for model_a, the second copy: for model_b
-    lr = LogisticRegression(fit_intercept=False, C=1e12, tol=1e-8, max_iter=1000)
+    c = 1.0 / (2.0 * PRIOR * LN_BASE**2) if PRIOR > 0 else 1e12
+    lr = LogisticRegression(fit_intercept=False, C=c, tol=1e-8, max_iter=1000)
     lr.fit(design, y)
     ratings = SCALE * lr.coef_[0]
     return np.asarray(ratings - ratings.mean() + INIT_RATING)
@@ -92,6 +101,10 @@ def main() -> None:
     reference_total = per_round * args.rounds
 
     gap = np.abs(table.loc[models, "rating"].to_numpy() - point).max()
+    plain = compute_ratings(frame, rounds=0, online_elo=False, prior=0.0).to_pandas()
+    prior_shift = np.abs(
+        table.loc[models, "rating"].to_numpy() - plain.set_index("model").loc[models, "rating"]
+    ).max()
     covered = [_coverage(table, true)]
     for seed in range(1, args.seeds):
         other, other_true = synthetic_battles(args.battles, seed=seed)
@@ -107,6 +120,7 @@ def main() -> None:
     )
     print(f"speed-up: {reference_total / ours:.0f}x")
     print(f"max |assay - reference| point rating: {gap:.4f} points (must be < 1)")
+    print(f"max |prior - plain maximum likelihood| point rating: {prior_shift:.4f} points")
     print(
         f"true rating inside the 95% interval: {np.mean(covered):.3f} over "
         f"{len(covered) * N_MODELS} model-datasets (per data set: "

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.analysis.conftest import make_run
 from typer.testing import CliRunner
 
-from assay.analysis import compare_runs
+from assay.analysis import compare_runs, stats
 from assay.cli import app
 from assay.errors import DataError
 from assay.store import open_store
@@ -45,6 +48,36 @@ def test_small_change_is_not_significant_and_scores_use_permutation() -> None:
     )
     m = compare_runs(a, b).metrics[0]
     assert m.test == "permutation" and m.verdict == "same" and m.p_value > 0.05
+
+
+def test_permutation_test_is_calibrated_on_a_simulated_null() -> None:
+    # Two runs of the same model: each example has its own difficulty and both runs
+    # draw independently around it, so B - A is symmetric about 0.
+    rng = np.random.default_rng(20240601)
+    began = time.perf_counter()
+    p_values = []
+    for sim in range(300):
+        difficulty = rng.beta(2, 2, 100)
+        a = np.clip(difficulty + rng.normal(0, 0.15, 100), 0, 1)
+        b = np.clip(difficulty + rng.normal(0, 0.15, 100), 0, 1)
+        p_values.append(stats.permutation_test(b - a, rounds=500, seed=sim))
+    p = np.array(p_values)
+    assert 0.02 <= np.mean(p < 0.05) <= 0.09
+    assert 0.14 <= np.mean(p < 0.2) <= 0.26  # uniform beyond the 5% tail too
+    assert time.perf_counter() - began < 5
+
+
+def test_permutation_test_matches_full_enumeration_both_ways() -> None:
+    diff = np.array([0.3, 0.1, 0.25, -0.05, 0.4, 0.15, 0.2, -0.1])
+    flips = np.array(list(itertools.product((-1, 1), repeat=diff.size)))
+    exact = float(np.mean(np.abs(flips @ diff) >= abs(diff.sum()) - 1e-12))
+    for sign in (1, -1):  # two-sided: a drop is as significant as a gain
+        p = stats.permutation_test(sign * diff, rounds=40_000, seed=1)
+        assert p == pytest.approx(exact, abs=0.006)
+    # the scale of the scores (0-1 or 0-100) does not change the p-value
+    assert stats.permutation_test(100 * diff, rounds=2000, seed=2) == stats.permutation_test(
+        diff, rounds=2000, seed=2
+    )
 
 
 def test_match_by_input_when_ids_differ_and_error_on_small_overlap() -> None:

@@ -128,7 +128,7 @@ def check_data_command(
     input_field: Annotated[str | None, typer.Option(help="Column with the inputs.")] = None,
     reference_field: Annotated[str | None, typer.Option(help="Column with the references.")] = None,
     id_field: Annotated[str | None, typer.Option(help="Column with unique example ids.")] = None,
-    threshold: Annotated[float, typer.Option(help="Near-duplicate similarity (Jaccard).")] = 0.7,
+    threshold: Annotated[float, typer.Option(help="Near-duplicate similarity (Jaccard).")] = 0.65,
     ngram: Annotated[int, typer.Option(help="Word n-gram length of the overlap check.")] = 13,
     coverage: Annotated[bool, typer.Option(help="Embed and cluster the inputs.")] = True,
     clusters: Annotated[int, typer.Option(help="Coverage clusters.")] = 8,
