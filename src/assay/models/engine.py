@@ -279,13 +279,15 @@ class ContinuousBatcher:
             input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         input_ids = input_ids.to(self.device)
         last = torch.tensor(lengths, device=self.device) - 1
-        keep = torch.unique(last)
         prefill_cache = DynamicCache(config=self.model.config)
-        out = self.model(
-            input_ids=input_ids, past_key_values=prefill_cache, use_cache=True, logits_to_keep=keep
-        )
-        column = torch.searchsorted(keep, last)
-        logits = out.logits[torch.arange(len(prompts), device=self.device), column]
+        hidden = self.model.model(
+            input_ids=input_ids, past_key_values=prefill_cache, use_cache=True
+        ).last_hidden_state
+        rows = torch.arange(len(prompts), device=self.device)
+        logits = self.model.lm_head(hidden[rows, last])
+        softcap = getattr(self.model.config, "final_logit_softcapping", None)
+        if softcap:
+            logits = torch.tanh(logits / softcap) * softcap
         return logits, prefill_cache
 
     def _decode_step(
