@@ -215,6 +215,7 @@ def test_keyword_overrides(tmp_path: Path, qa_data: Path, qa_preds: Path) -> Non
         "format": "raw",
         "template": "Q: {question}\nA:",
         "system": "Answer briefly.",
+        "fields": {"input": "question", "reference": "answer"},
     }
     # The prompt is part of the run's identity, so the default prompt makes a new run.
     plain = assay.evaluate(replay(qa_preds), qa_data, store=db, limit=2)
@@ -261,12 +262,6 @@ def test_custom_metric_by_name(tmp_path: Path, qa_data: Path, qa_preds: Path) ->
     assert run.summary().loc["test_runner_starts_like_reference", "mean"] == pytest.approx(0.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: scoring rebuilds Example.fields from stored metadata (runner._metadata drops "
-    "the input and reference columns; scoring._example adds 'input'/'reference' instead), so "
-    "a metric does not see the row's columns by their names, nor a list of references",
-)
 @pytest.mark.usefixtures("clean_registry")
 def test_custom_metric_sees_the_rows_fields(tmp_path: Path) -> None:
     data = write_jsonl(

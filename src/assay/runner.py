@@ -153,7 +153,13 @@ class _Evaluation:
             dataset_name=self.dataset.name,
             dataset_fingerprint=self.dataset.fingerprint,
             n_examples=len(self.dataset),
-            prompt_config=dict(self.options.prompt.to_dict()),
+            prompt_config={
+                **self.options.prompt.to_dict(),
+                "fields": {
+                    "input": self.dataset.input_field,
+                    "reference": self.dataset.reference_field,
+                },
+            },
             generation_params=self.options.generation.to_dict(),
             metrics=list(self.options.metrics),
             assay_version=__version__,
@@ -287,8 +293,14 @@ class _ResultWriter:
 
 
 def _metadata(example: Example, dataset: Dataset) -> dict[str, Any]:
-    skip = {dataset.input_field, dataset.reference_field}
-    return {k: v for k, v in example.fields.items() if k not in skip}
+    """The row's other columns; the input and reference columns too where they hold more
+    than the stored text (a list of acceptable answers, say), so metrics still see them."""
+    fields = dict(example.fields)
+    if fields.get(dataset.input_field) == example.input:
+        del fields[dataset.input_field]
+    if dataset.reference_field and fields.get(dataset.reference_field) == example.reference:
+        del fields[dataset.reference_field]
+    return fields
 
 
 def _digest(text: str) -> str:

@@ -25,7 +25,8 @@ def resolve_metrics(
 def score_run(store: Store, run_id: str, metrics: dict[str, MetricFn]) -> Run:
     """Score every example of a run with each metric, store scores and summaries, return the run."""
     run = store.load_run(run_id)
-    items = [ScoreInput(prediction=r.prediction, example=_example(r)) for r in run.results]
+    names = run.info.prompt_config.get("fields") or {}
+    items = [ScoreInput(prediction=r.prediction, example=_example(r, names)) for r in run.results]
     summaries = {}
     for name, metric_fn in metrics.items():
         scores = metric_fn(items)
@@ -35,8 +36,12 @@ def score_run(store: Store, run_id: str, metrics: dict[str, MetricFn]) -> Run:
     return store.load_run(run.id)
 
 
-def _example(result: ExampleResult) -> Example:
-    fields = {**result.metadata, "input": result.input, "reference": result.reference}
+def _example(result: ExampleResult, names: Mapping[str, str | None]) -> Example:
+    """The example as the data set had it: every column under its own name."""
+    fields = dict(result.metadata)
+    fields.setdefault(names.get("input") or "input", result.input)
+    if result.reference is not None:
+        fields.setdefault(names.get("reference") or "reference", result.reference)
     return Example(
         id=result.example_id, input=result.input, reference=result.reference, fields=fields
     )

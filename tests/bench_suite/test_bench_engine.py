@@ -1,0 +1,108 @@
+"""The shared-prefix log-likelihood engine against plain per-pair scoring, on the real bundled model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assay.benchmarks import DataSource, build_questions, get_task
+from assay.models.base import ModelOptions
+from assay.models.loglikelihood import EngineStats, score_continuations, score_pairs, split_request
+
+
+@pytest.fixture(scope="module")
+def model() -> Any:
+    from assay.models.registry import load_model
+
+    loaded = load_model("smollm2-135m-instruct", ModelOptions(dtype="float32", device="cpu"))
+    loaded.load()
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def requests(shared_data: Path) -> list[tuple[str, str]]:
+    """Real prompts: ARC with shots, two MMLU questions sharing their header and shot, TruthfulQA."""
+    source = DataSource(shared_data)
+    out: list[tuple[str, str]] = []
+    for name, shots, count in (
+        ("arc_challenge", 2, 1),
+        ("mmlu_anatomy", 1, 2),
+        ("truthfulqa_mc1", 0, 1),
+    ):
+        task = get_task(name)
+        docs = source.load(task.eval_data())[:count]
+        spec = task.fewshot_data()
+        pool = source.load(spec) if shots and spec else []
+        for question in build_questions(task, docs, pool, shots):
+            out += question.requests
+    out.append(("", "Hello"))  # an empty context scores after the BOS/EOS token, as in the harness
+    return out
+
+
+@pytest.fixture(scope="module")
+def per_pair(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
+    return score_pairs(model.model, model.tokenizer, requests, batch_size=8)
+
+
+@pytest.mark.slow
+def test_shared_context_scoring_equals_per_pair_scoring(
+    model: Any,
+    requests: list[tuple[str, str]],
+    per_pair: list[tuple[float, bool]],
+    batch_of_8: Scored,
+) -> None:
+    fast, stats = batch_of_8
+    for (ll_fast, greedy_fast), (ll_ref, greedy_ref) in zip(fast, per_pair, strict=True):
+        assert ll_fast == pytest.approx(ll_ref, abs=1e-4)
+        assert greedy_fast == greedy_ref
+    # each context ran once and the MMLU header + shot once for both questions
+    assert stats.computed_tokens < stats.pair_tokens / 3
+    assert stats.tree_tokens <= stats.computed_tokens
+
+
+Scored = tuple[list[tuple[float, bool]], EngineStats]
+
+
+@pytest.fixture(scope="module")
+def batch_of_8(model: Any, requests: list[tuple[str, str]]) -> Scored:
+    stats = EngineStats()
+    scored = score_continuations(model.model, model.tokenizer, requests, batch_size=8, stats=stats)
+    return scored, stats
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch_size", [1, 32])
+def test_scores_do_not_depend_on_batch_size(
+    model: Any,
+    requests: list[tuple[str, str]],
+    batch_of_8: Scored,
+    batch_size: int,
+) -> None:
+    reference, _ = batch_of_8
+    other = score_continuations(model.model, model.tokenizer, requests, batch_size=batch_size)
+    for (a, greedy_a), (b, greedy_b) in zip(reference, other, strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+        assert greedy_a == greedy_b
+
+
+@pytest.mark.slow
+def test_the_split_moves_trailing_whitespace_to_the_continuation(model: Any) -> None:
+    tokenizer = model.tokenizer
+    context, continuation = split_request(tokenizer, "Answer: ", "B")
+    assert tokenizer.decode(context) == "Answer:"
+    assert tokenizer.decode(continuation) == " B"
+
+
+def test_contexts_sharing_a_long_prefix_run_it_once_and_the_rest_batch_together() -> None:
+    from assay.models.loglikelihood import MIN_SHARED_PREFIX, _Context, _prefix_groups
+
+    header = tuple(range(1000, 1000 + 2 * MIN_SHARED_PREFIX))
+    subject = [_Context((*header, 7, q), []) for q in range(3)]
+    loners = [_Context((q, 1, 2), []) for q in range(2)]
+    groups = _prefix_groups([loners[0], *subject, loners[1]])
+    assert [(len(prefix), len(members)) for prefix, members in groups] == [
+        (len(header) + 1, 3),  # header and the shared token 7; each keeps its own last token
+        (0, 2),
+    ]
