@@ -29,7 +29,7 @@ import torch
 
 import assay
 from assay.data import PromptConfig, build_prompts, load_dataset
-from assay.models.base import GenerationParams, ModelOptions
+from assay.models.base import ModelOptions
 from assay.models.hf import HFModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +79,13 @@ def main() -> None:
 
     reference = outputs["loop"]
     report = {}
-    print(f"\n{'method':10s} {'ex/s':>8s} {'tok/s':>8s} {'vs loop':>8s} {'vs pipeline':>12s} {'differ':>7s}")
+    print(
+        f"\n{'method':10s} {'ex/s':>8s} {'tok/s':>8s} {'vs loop':>8s} {'vs pipeline':>12s} {'differ':>7s}"
+    )
     for name in methods:
-        differ = [i for i, (a, b) in enumerate(zip(reference, outputs[name], strict=True)) if a != b]
+        differ = [
+            i for i, (a, b) in enumerate(zip(reference, outputs[name], strict=True)) if a != b
+        ]
         report[name] = {
             "seconds": round(seconds[name], 2),
             "examples_per_second": round(len(prompts) / seconds[name], 3),
@@ -104,7 +108,9 @@ def main() -> None:
         args.output.write_text(json.dumps(report, indent=2))
 
 
-def per_example_loop(model: HFModel, encoded: list[list[int]], max_new: int, eos: int) -> list[list[int]]:
+def per_example_loop(
+    model: HFModel, encoded: list[list[int]], max_new: int, eos: int
+) -> list[list[int]]:
     outputs = []
     with torch.inference_mode():
         for ids in encoded:

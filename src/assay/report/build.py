@@ -147,9 +147,7 @@ def _ratings(store: Store, infos: Sequence[RunInfo]) -> dict[str, list[dict[str,
     ratings: dict[str, list[dict[str, Any]]] = {}
     for source in ("human", "judge"):
         battles = [
-            b
-            for b in load_battles(store, source)
-            if b.model_a in names or b.model_b in names
+            b for b in load_battles(store, source) if b.model_a in names or b.model_b in names
         ]
         if battles:
             ratings[source] = compute_ratings(battles, rounds=200).to_pandas().to_dict("records")
