@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from assay.arena.tables import battles as battles_table
 from assay.errors import DataError
@@ -66,6 +66,14 @@ def save_battles(store: Store, battles: Sequence[Battle]) -> None:
     """Store battles, in one transaction."""
     if not battles:
         return
+    with store.connection(write=True) as conn:
+        insert_battles(conn, battles)
+
+
+def insert_battles(conn: Connection, battles: Sequence[Battle]) -> None:
+    """Insert battles within a transaction the caller holds (to commit them with other writes)."""
+    if not battles:
+        return
     now = datetime.now(timezone.utc)
     rows = [
         {
@@ -82,8 +90,7 @@ def save_battles(store: Store, battles: Sequence[Battle]) -> None:
         }
         for b in battles
     ]
-    with store.connection(write=True) as conn:
-        conn.execute(insert(battles_table), rows)
+    conn.execute(insert(battles_table), rows)
 
 
 def load_battles(store: Store, source: Source | None = None) -> list[Battle]:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 
-from assay.arena import Battle, load_battles, save_battles
-from assay.arena.battles import Source, Winner
+from assay.arena import Battle, load_battles
+from assay.arena.battles import Source, Winner, insert_battles
 from assay.errors import AssayError
 from assay.review import tables as rt
 from assay.review.queries import ExampleRow, common_example_ids, predictions
@@ -165,32 +165,29 @@ def vote(store: Store, ticket_id: str, choice: str, reviewer: str) -> VoteResult
     if ticket.reviewer != reviewer:
         raise AssayError("this pair was shown to another reviewer")
     winner = CHOICES[choice]
+    names = _names(store, ticket)
+    battle = Battle(
+        model_a=names[0],
+        model_b=names[1],
+        winner=winner,
+        source="human",
+        decided_by=reviewer,
+        run_a=ticket.left_run,
+        run_b=ticket.right_run,
+        example_id=ticket.example_id,
+        detail={"ticket": ticket.id},
+    )
     c = rt.pair_tickets.c
-    with store.connection(write=True) as conn:
+    with store.connection(write=True) as conn:  # the ticket and its battle commit together
         done = conn.execute(
             update(rt.pair_tickets)
             .where(c.id == ticket_id, c.winner.is_(None))
             .values(winner=winner, voted_at=datetime.now(timezone.utc))
         )
-    names = _names(store, ticket)
-    recorded = done.rowcount == 1
+        recorded = done.rowcount == 1
+        if recorded:
+            insert_battles(conn, [battle])
     if recorded:
-        save_battles(
-            store,
-            [
-                Battle(
-                    model_a=names[0],
-                    model_b=names[1],
-                    winner=winner,
-                    source="human",
-                    decided_by=reviewer,
-                    run_a=ticket.left_run,
-                    run_b=ticket.right_run,
-                    example_id=ticket.example_id,
-                    detail={"ticket": ticket.id},
-                )
-            ],
-        )
         ticket.winner = winner
     else:
         ticket = get_ticket(store, ticket_id) or ticket
