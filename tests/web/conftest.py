@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from review_data import RUN_A, RUN_B, write_run
+from tests.web.review_data import RUN_A, RUN_B, write_run
 
 from assay.store import Store, open_store
 from assay.web import create_app

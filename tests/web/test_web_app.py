@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from review_data import RUN_A, RUN_B, XSS
+from tests.web.review_data import RUN_A, RUN_B, XSS
 
 from assay.errors import AssayError
 from assay.review import load_labels

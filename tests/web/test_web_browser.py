@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from review_data import RUN_A, RUN_B, XSS
+from tests.web.conftest import Server
+from tests.web.review_data import RUN_A, RUN_B, XSS
 
 from assay.review import load_labels
 from assay.store import open_store
-from conftest import Server
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import math
 import random
 
 import pytest
-from review_data import RUN_A, RUN_B
+from tests.web.review_data import RUN_A, RUN_B
 
 from assay.arena import load_battles
 from assay.errors import AssayError

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from review_data import RUN_A, RUN_B
+from tests.web.conftest import Server
+from tests.web.review_data import RUN_A, RUN_B
 
 from assay.arena import load_battles
 from assay.store import open_store
-from conftest import Server
 
 pytestmark = pytest.mark.slow
 

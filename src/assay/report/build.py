@@ -139,10 +139,8 @@ def _compare(runs: Sequence[Run], metrics: Sequence[str]) -> list[Comparison]:
 def _ratings(store: Store, infos: Sequence[RunInfo]) -> dict[str, list[dict[str, Any]]]:
     """Ratings from the battles between these runs' models, human and judge apart."""
     from assay.arena import compute_ratings, load_battles
-    from assay.review.tables import ensure_schema
     from assay.review.votes import model_name
 
-    ensure_schema(store)
     names = {model_name(info) for info in infos}
     ratings: dict[str, list[dict[str, Any]]] = {}
     for source in ("human", "judge"):

@@ -16,7 +16,6 @@ from sqlalchemy import delete, insert, select
 
 from assay.errors import AssayError
 from assay.review import tables as rt
-from assay.review.tables import ensure_schema
 
 if TYPE_CHECKING:
     from assay.store import Store
@@ -66,7 +65,6 @@ def save_label(store: Store, label: Label) -> Label:
     Raises:
         AssayError: The verdict is not one of VERDICTS, or the reviewer is empty.
     """
-    ensure_schema(store)
     _check(label)
     categories = sorted({c.strip() for c in label.categories if c.strip()})
     saved = Label(
@@ -90,7 +88,6 @@ def save_label(store: Store, label: Label) -> Label:
 
 def load_labels(store: Store, run_id: str, *, reviewer: str | None = None) -> list[Label]:
     """A run's labels (all reviewers, or one), ordered by example then reviewer."""
-    ensure_schema(store)
     c = rt.labels.c
     query = select(rt.labels).where(c.run_id == run_id)
     if reviewer is not None:
@@ -148,7 +145,6 @@ def labels_text(labels: Sequence[Label], fmt: str) -> str:
 
 def label_counts(store: Store, run_id: str) -> dict[str, int]:
     """Labels per verdict for a run (every reviewer counted)."""
-    ensure_schema(store)
     from sqlalchemy import func
 
     c = rt.labels.c
@@ -159,7 +155,6 @@ def label_counts(store: Store, run_id: str) -> dict[str, int]:
 
 def category_counts(store: Store, run_id: str) -> dict[str, int]:
     """Examples per error category (distinct examples, any reviewer), most frequent first."""
-    ensure_schema(store)
     from sqlalchemy import distinct, func
 
     c = rt.label_categories.c

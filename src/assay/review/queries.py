@@ -14,7 +14,6 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from assay.metrics.base import Score
 from assay.review import tables as rt
 from assay.review.labels import Label
-from assay.review.tables import ensure_schema
 from assay.store import tables as t
 
 if TYPE_CHECKING:
@@ -73,7 +72,6 @@ def page_examples(
 ) -> ExamplePage:
     """One page of a run's examples that pass the filter, in data set order, and the
     number of matching examples."""
-    ensure_schema(store)
     r = t.results.c
     conditions = _conditions(run_id, where)
     with store.connection() as conn:
@@ -89,7 +87,6 @@ def page_examples(
 
 def get_example(store: Store, run_id: str, example_id: str) -> ExampleRow | None:
     """One example with its scores and labels, or None."""
-    ensure_schema(store)
     r = t.results.c
     with store.connection() as conn:
         row = conn.execute(_columns().where(r.run_id == run_id, r.example_id == example_id)).first()
@@ -104,7 +101,6 @@ def neighbour(
     store: Store, run_id: str, example: ExampleRow, where: ExampleFilter, *, forward: bool
 ) -> str | None:
     """The id of the next (or previous) example passing the filter, or None."""
-    ensure_schema(store)
     r = t.results.c
     key = (example.position, example.example_id)
     if forward:

@@ -9,7 +9,6 @@ opening a store creates them with the others.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
@@ -17,7 +16,7 @@ from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
 from assay.store.tables import ID, UTCDateTime, metadata
 
 if TYPE_CHECKING:
-    from assay.store import Store
+    pass
 
 REVIEWER = String(128)
 
@@ -61,20 +60,3 @@ pair_tickets = Table(
 )
 """left_run is shown as answer A, right_run as B; winner is "model_a" (left), "model_b",
 "tie" or "tie (bothbad)", set once."""
-
-
-_ensured: weakref.WeakSet[Store] = weakref.WeakSet()
-
-
-def ensure_schema(store: Store) -> None:
-    """Create the review and arena tables in a store opened before they were imported.
-
-    Cheap after the first call for a store (remembered per Store object).
-    """
-    if store in _ensured:
-        return
-    import assay.arena.tables  # noqa: F401  (registers the battles table on metadata)
-
-    with store.connection(write=True) as conn:
-        metadata.create_all(conn)
-    _ensured.add(store)

@@ -25,7 +25,6 @@ from assay.arena.battles import Source, Winner, insert_battles
 from assay.errors import AssayError
 from assay.review import tables as rt
 from assay.review.queries import ExampleRow, common_example_ids, predictions
-from assay.review.tables import ensure_schema
 
 if TYPE_CHECKING:
     from assay.run import RunInfo
@@ -92,7 +91,6 @@ def new_ticket(
     Raises:
         AssayError: Fewer than two runs, or no example that all of them answered.
     """
-    ensure_schema(store)
     runs = list(dict.fromkeys(run_ids))
     if len(runs) < 2:
         raise AssayError("blind pairwise review needs two or more different runs")
@@ -125,7 +123,6 @@ def new_ticket(
 
 
 def get_ticket(store: Store, ticket_id: str) -> Ticket | None:
-    ensure_schema(store)
     c = rt.pair_tickets.c
     with store.connection() as conn:
         row = conn.execute(select(rt.pair_tickets).where(c.id == ticket_id)).first()
@@ -210,7 +207,6 @@ class Preference:
 def preferences(store: Store, *, source: Source | None = "human") -> list[Preference]:
     """Battles with a winner (ties skipped) that came from stored runs, as (prompt,
     chosen, rejected); the prompt is the example's input (the question)."""
-    ensure_schema(store)
     battles = [
         b
         for b in load_battles(store, source)

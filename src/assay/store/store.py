@@ -17,7 +17,6 @@ from sqlalchemy import Connection, Row, Table, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from assay.arena import tables as _arena_tables  # noqa: F401  (the battles table)
 from assay.errors import StoreError
 from assay.metrics.base import MetricSummary, Score
 from assay.models.base import FinishReason, Generation
@@ -305,6 +304,7 @@ class Store:
             yield conn
 
     def _create_schema(self) -> None:
+        t.import_area_tables()
         with self._read() as conn:
             existing = set(conn.dialect.get_table_names(conn))
         if not set(t.metadata.tables) <= existing:

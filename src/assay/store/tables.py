@@ -140,3 +140,15 @@ generation_cache = Table(
     Column("truncated_tokens", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+AREA_TABLE_MODULES = ("assay.analysis.tables", "assay.arena.tables", "assay.review.tables")
+"""Modules of other areas that define tables on :data:`metadata` (error categories,
+battles, labels); imported before the schema is created so one store holds them all."""
+
+
+def import_area_tables() -> None:
+    import importlib
+
+    for module in AREA_TABLE_MODULES:
+        importlib.import_module(module)

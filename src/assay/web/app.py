@@ -20,7 +20,6 @@ from assay.review import labels, queries, votes
 from assay.review.agreement import agreement as compute_agreement
 from assay.review.diff import diff_pieces
 from assay.review.queries import ERRORED, UNLABELLED, ExampleFilter
-from assay.review.tables import ensure_schema
 from assay.store import Store, open_store
 from assay.web.render import templates
 from assay.web.security import Session, Signer, csrf_ok, session_middleware, token_guard
@@ -40,7 +39,6 @@ def create_app(
         store: An open store to use instead of opening `db`.
     """
     store = store or open_store(db)
-    ensure_schema(store)
     app = FastAPI(title="assay review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
     # Middleware added last runs first: the token check comes before anything else.
