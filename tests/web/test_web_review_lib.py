@@ -127,3 +127,16 @@ def test_preferences_for_dpo(store: Store) -> None:
         chosen.prediction,
         rejected.prediction,
     )
+
+
+def test_error_analysis_categories_filter_and_count(store: Store) -> None:
+    """Categories from `assay errors` filter the review list beside reviewers' own tags."""
+    from assay.analysis.records import ExampleError
+    from assay.analysis.storage import save_errors
+    from assay.review.queries import category_counts
+
+    save_errors(store, RUN_A, [ExampleError("ex1", "verbose", "medium", "3.2x", "detector")])
+    save_label(store, Label(RUN_A, "ex3", "ann", "incorrect", ["verbose", "hallucination"]))
+    verbose = page_examples(store, RUN_A, ExampleFilter(category="verbose"))
+    assert [r.example_id for r in verbose.rows] == ["ex1", "ex3"]
+    assert category_counts(store, RUN_A) == {"verbose": 2, "hallucination": 1}

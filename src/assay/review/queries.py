@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
+from assay.analysis.tables import example_errors
 from assay.metrics.base import Score
 from assay.review import tables as rt
 from assay.review.labels import Label
@@ -33,7 +34,7 @@ class ExampleFilter:
         failed: A metric name: examples that failed it (below 1 on a pass/fail metric,
             below 0.5 otherwise); or ERRORED for failed generations.
         verdict: Examples some reviewer gave this verdict, or UNLABELLED.
-        category: Examples some reviewer tagged with this error category.
+        category: Examples tagged with this error category, by a reviewer or by `assay errors`.
         search: Text that the input, reference or prediction contains.
     """
 
@@ -173,11 +174,20 @@ def _conditions(run_id: str, where: ExampleFilter) -> list[ColumnElement[bool]]:
                 lc.run_id == run_id, lc.example_id == r.example_id, lc.verdict == where.verdict
             )
         )
-    if where.category:
-        cc = rt.label_categories.c
+    if where.category:  # a reviewer's label or the error analysis (`assay errors`)
+        cc, ec = rt.label_categories.c, example_errors.c
         conditions.append(
-            exists().where(
-                cc.run_id == run_id, cc.example_id == r.example_id, cc.category == where.category
+            or_(
+                exists().where(
+                    cc.run_id == run_id,
+                    cc.example_id == r.example_id,
+                    cc.category == where.category,
+                ),
+                exists().where(
+                    ec.run_id == run_id,
+                    ec.example_id == r.example_id,
+                    ec.category == where.category,
+                ),
             )
         )
     if where.search:
@@ -229,3 +239,20 @@ def _attach(conn: Any, run_id: str, rows: list[ExampleRow]) -> None:
                 created_at=label.created_at,
             )
         )
+
+
+def category_counts(store: Store, run_id: str) -> dict[str, int]:
+    """Examples per error category, from reviewers' labels and from `assay errors` together."""
+    from sqlalchemy import distinct, union
+
+    cc, ec = rt.label_categories.c, example_errors.c
+    tagged = union(
+        select(cc.category, cc.example_id).where(cc.run_id == run_id),
+        select(ec.category, ec.example_id).where(ec.run_id == run_id),
+    ).subquery()
+    query = select(tagged.c.category, func.count(distinct(tagged.c.example_id))).group_by(
+        tagged.c.category
+    )
+    with store.connection() as conn:
+        counts = {category: int(n) for category, n in conn.execute(query)}
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

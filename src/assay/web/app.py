@@ -92,7 +92,7 @@ def _routes(app: FastAPI, store: Store) -> None:
             "query": _query(where),
             "metrics": info.metrics,
             "verdicts": labels.VERDICTS,
-            "categories": labels.category_counts(store, info.id),
+            "categories": queries.category_counts(store, info.id),
             "counts": labels.label_counts(store, info.id),
             "agreement": compute_agreement(run_labels),
             "errored": ERRORED,
