@@ -8,20 +8,18 @@ own model, prompt and generation parameters.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete
 
-from assay.data.example import Example
 from assay.data.prompts import PromptConfig, build_prompts
 from assay.models.base import Generation, GenerationParams, ModelOptions
 from assay.models.registry import load_model
 from assay.run import ExampleResult, Run
-from assay.scoring import resolve_metrics, score_run
+from assay.runner import cache_key
+from assay.scoring import example_of, resolve_metrics, score_run
 from assay.store import Store, open_store
 from assay.store import tables as t
 
@@ -46,8 +44,13 @@ def retry_errors(
             return run
         metrics = resolve_metrics(run.info.metrics, metric_options)
         model = load_model(run.info.model_spec, model_options)
-        config = PromptConfig(**run.info.prompt_config)
-        examples = [_example(r) for r in failed]
+        stored_prompt = run.info.prompt_config
+        config = PromptConfig(
+            format=stored_prompt.get("format", "auto"),
+            template=stored_prompt.get("template"),
+            system=stored_prompt.get("system"),
+        )
+        examples = [example_of(r, run.info) for r in failed]
         prompts = build_prompts(config, examples, model_has_chat_template=model.has_chat_template)
         stored = dict(run.info.generation_params)
         params = GenerationParams(**{**stored, "stop": tuple(stored.get("stop") or ())})
@@ -57,7 +60,7 @@ def retry_errors(
         _replace_results(active, run.info.id, fresh)
         active.cache_put(
             {
-                _cache_key(model.info.fingerprint, r.prompt, params): g
+                cache_key(model.info.fingerprint, r.prompt, params): g
                 for r, g in zip(fresh, generations, strict=True)
                 if g.finish_reason != "error"
             }
@@ -71,11 +74,6 @@ def retry_errors(
     finally:
         if not isinstance(store, Store):
             active.close()
-
-
-def _example(result: ExampleResult) -> Example:
-    fields = {**result.metadata, "input": result.input, "reference": result.reference}
-    return Example(result.example_id, result.input, result.reference, fields)
 
 
 def _updated(result: ExampleResult, generation: Generation) -> ExampleResult:
@@ -99,9 +97,3 @@ def _replace_results(store: Store, run_id: str, results: list[ExampleResult]) ->
         for table in (t.scores, t.results):
             conn.execute(delete(table).where(table.c.run_id == run_id, table.c.example_id.in_(ids)))
     store.add_results(run_id, results)
-
-
-def _cache_key(fingerprint: str, rendered: str, params: GenerationParams) -> str:
-    """The runner's cache key (model fingerprint, rendered prompt, parameters)."""
-    identity = [fingerprint, rendered, json.dumps(params.to_dict(), sort_keys=True)]
-    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()

@@ -168,12 +168,7 @@ class _Evaluation:
         return info
 
     def _cache_key(self, index: int) -> str:
-        identity = [
-            self.model.info.fingerprint,
-            self.rendered[index],
-            json.dumps(self.options.generation.to_dict(), sort_keys=True),
-        ]
-        return _digest(json.dumps(identity))
+        return cache_key(self.model.info.fingerprint, self.rendered[index], self.options.generation)
 
     def _take_cached(
         self, pending: list[int], writer: _ResultWriter, counts: dict[str, Any]
@@ -301,6 +296,12 @@ def _metadata(example: Example, dataset: Dataset) -> dict[str, Any]:
     if dataset.reference_field and fields.get(dataset.reference_field) == example.reference:
         del fields[dataset.reference_field]
     return fields
+
+
+def cache_key(fingerprint: str, rendered: str, params: GenerationParams) -> str:
+    """The generation cache's key: same model, same prompt text, same parameters."""
+    identity = [fingerprint, rendered, json.dumps(params.to_dict(), sort_keys=True)]
+    return _digest(json.dumps(identity))
 
 
 def _digest(text: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from assay.data.example import Example
 from assay.metrics import MetricFn, Score, ScoreInput, get_metric, summarize
-from assay.run import ExampleResult, Run
+from assay.run import ExampleResult, Run, RunInfo
 from assay.store import Store
 
 
@@ -25,8 +25,9 @@ def resolve_metrics(
 def score_run(store: Store, run_id: str, metrics: dict[str, MetricFn]) -> Run:
     """Score every example of a run with each metric, store scores and summaries, return the run."""
     run = store.load_run(run_id)
-    names = run.info.prompt_config.get("fields") or {}
-    items = [ScoreInput(prediction=r.prediction, example=_example(r, names)) for r in run.results]
+    items = [
+        ScoreInput(prediction=r.prediction, example=example_of(r, run.info)) for r in run.results
+    ]
     summaries = {}
     for name, metric_fn in metrics.items():
         scores = metric_fn(items)
@@ -36,8 +37,9 @@ def score_run(store: Store, run_id: str, metrics: dict[str, MetricFn]) -> Run:
     return store.load_run(run.id)
 
 
-def _example(result: ExampleResult, names: Mapping[str, str | None]) -> Example:
+def example_of(result: ExampleResult, info: RunInfo) -> Example:
     """The example as the data set had it: every column under its own name."""
+    names = info.prompt_config.get("fields") or {}
     fields = dict(result.metadata)
     fields.setdefault(names.get("input") or "input", result.input)
     if result.reference is not None:
