@@ -29,7 +29,7 @@ from assay.models.engine import (
     engine_supports,
 )
 from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
-from assay.models.loglikelihood import score_continuations
+from assay.models.loglikelihood import EngineStats, score_continuations
 
 END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "config.json")
@@ -165,8 +165,14 @@ class HFModel:
         return [r for r in results if r is not None]
 
     def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+        """Shared contexts and prefixes are computed once; see assay.models.loglikelihood."""
+        self.last_loglikelihood_stats = EngineStats()
         return score_continuations(
-            self.model, self.tokenizer, requests, batch_size=self.options.batch_size
+            self.model,
+            self.tokenizer,
+            requests,
+            batch_size=self.options.batch_size,
+            stats=self.last_loglikelihood_stats,
         )
 
     def _fit_to_context(

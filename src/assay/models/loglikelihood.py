@@ -1,21 +1,84 @@
-"""Log-likelihood of continuations: what multiple-choice benchmarks need.
+"""Log-likelihood of continuations: what multiple-choice benchmarks need, computed once per prefix.
 
-The context/continuation split follows lm-evaluation-harness: trailing spaces
-of the context move to the continuation, the context tokens are `tok(context)`
-and the continuation tokens are the rest of `tok(context + continuation)`.
+The context/continuation split follows lm-evaluation-harness: trailing
+whitespace of the context moves to the continuation, the context tokens are
+`tok(context)` and the continuation tokens are the rest of
+`tok(context + continuation)`.
+
+Why this is fast: the harness runs every (context, continuation) pair as its own
+full sequence, so a 25-shot question with four choices costs four full prompts.
+Here the work is a prefix tree, computed once per node:
+
+1. Requests with the same context are grouped; each context is run once, and
+   all its continuations ride in the same sequence behind it ("tree
+   attention": each continuation sees the context and itself, never its
+   siblings, and its positions continue the context's).
+2. Contexts that share a long prefix (the MMLU subject header and its five
+   shots, TruthfulQA's fixed six-shot prompt) run that prefix once; its keys
+   and values are handed, unchanged, to every batch of contexts behind it.
+3. Contexts are batched by length with a token and attention budget, so
+   padding is small and memory stays bounded on long few-shot prompts.
+
+Only the positions that predict a continuation token go through the output
+layer. Log-likelihoods equal per-pair scoring (:func:`score_pairs`, kept as
+the reference and the fallback for architectures without 4D-mask support) to
+float32 rounding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from assay.models.engine import SUPPORTED_MODEL_TYPES
+
+MIN_SHARED_PREFIX = 32
+"""Fewest tokens contexts must share before the shared part is run once for all of them."""
+TOKEN_BUDGET = 4096
+"""Most tokens (rows x width, padding included) in one forward pass."""
+ATTENTION_BUDGET = 2**27
+"""Most attention scores (rows x heads x queries x keys) in one forward pass (512 MB in float32)."""
+PREFIX_CHUNK = 2048
+"""A long shared prefix is run in chunks of this many tokens."""
+
+
+@dataclass
+class EngineStats:
+    """What the engine did: tokens requested (as the harness would run them) and tokens run.
+
+    Attributes:
+        requests: (context, continuation) pairs scored.
+        contexts: Distinct contexts.
+        pair_tokens: Tokens per-pair scoring runs (each pair's full sequence, minus its last token).
+        tree_tokens: Distinct tokens: the size of the prefix tree over all requests.
+        computed_tokens: Tokens actually run through the model, without padding.
+        padded_tokens: Tokens run including padding.
+        forwards: Forward passes.
+    """
+
+    requests: int = 0
+    contexts: int = 0
+    pair_tokens: int = 0
+    tree_tokens: int = 0
+    computed_tokens: int = 0
+    padded_tokens: int = 0
+    forwards: int = 0
+
 
 def split_request(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """Token ids of the context and of the continuation, the harness's way."""
-    spaces = len(context) - len(context.rstrip(" "))
+    """Token ids of the context and of the continuation, the harness's way.
+
+    The tokenizer adds its default special tokens (a BOS where it has one), as
+    the current harness does.
+    """
+    if context == "":
+        prefix = tokenizer.bos_token_id
+        prefix = prefix if prefix is not None else tokenizer.eos_token_id
+        return [prefix], list(tokenizer(continuation).input_ids)
+    spaces = len(context) - len(context.rstrip())
     if spaces:
         continuation = context[-spaces:] + continuation
         context = context[:-spaces]
@@ -24,32 +87,370 @@ def split_request(tokenizer: Any, context: str, continuation: str) -> tuple[list
     return whole[: len(context_ids)], whole[len(context_ids) :]
 
 
+def fast_path_supported(model: Any) -> bool:
+    """Whether the model's attention takes prepared 4D masks and a duck-typed cache."""
+    config = getattr(model, "config", None)
+    return getattr(config, "model_type", None) in SUPPORTED_MODEL_TYPES and hasattr(
+        model, "get_decoder"
+    )
+
+
 def score_continuations(
+    model: Any,
+    tokenizer: Any,
+    requests: Sequence[tuple[str, str]],
+    *,
+    batch_size: int,
+    stats: EngineStats | None = None,
+) -> list[tuple[float, bool]]:
+    """Summed log-probability of each continuation and whether greedy decoding would produce it.
+
+    Args:
+        model: A transformers causal LM in eval mode.
+        tokenizer: Its tokenizer.
+        requests: (context, continuation) pairs.
+        batch_size: Most contexts in one forward pass.
+        stats: Filled with token counts when given.
+    """
+    stats = stats if stats is not None else EngineStats()
+    pairs = [split_request(tokenizer, c, x) for c, x in requests]
+    pairs = [_fit(ctx, cont, _context_length(model)) for ctx, cont in pairs]
+    _count_requests(pairs, stats)
+    if not fast_path_supported(model):
+        return _score_pairs_tokens(model, pairs, batch_size=batch_size, stats=stats)
+    return _TreeScorer(model, batch_size, stats).run(pairs)
+
+
+def score_pairs(
     model: Any, tokenizer: Any, requests: Sequence[tuple[str, str]], *, batch_size: int
 ) -> list[tuple[float, bool]]:
-    """Summed log-probability of each continuation and whether greedy decoding would produce it."""
-    pairs = [split_request(tokenizer, context, continuation) for context, continuation in requests]
+    """Per-pair scoring, the harness's way: every (context, continuation) as one full sequence."""
+    pairs = [split_request(tokenizer, c, x) for c, x in requests]
+    pairs = [_fit(ctx, cont, _context_length(model)) for ctx, cont in pairs]
+    return _score_pairs_tokens(model, pairs, batch_size=batch_size, stats=EngineStats())
+
+
+# -- the prefix-tree scorer ---------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """One distinct context and the continuations scored after it."""
+
+    ids: tuple[int, ...]
+    continuations: list[tuple[int, list[int]]]  # (request index, token ids)
+
+    @property
+    def packed_length(self) -> int:
+        return len(self.ids) + sum(len(c) for _, c in self.continuations)
+
+
+class _PrefixCache:
+    """Keys and values of a shared prefix, given to every row of a batch and never changed.
+
+    Attention layers call ``update`` with the new tokens' keys and values and get
+    back the prefix's (expanded along the batch) followed by the new ones. While
+    recording (the prefix's own forward passes) the result is kept.
+    """
+
+    def __init__(self, layers: int) -> None:
+        self.keys: list[torch.Tensor | None] = [None] * layers
+        self.values: list[torch.Tensor | None] = [None] * layers
+        self.recording = True
+
+    @property
+    def length(self) -> int:
+        first = self.keys[0]
+        return 0 if first is None else int(first.shape[2])
+
+    def update(
+        self,
+        key_states: torch.Tensor,
+        value_states: torch.Tensor,
+        layer_idx: int,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        keys, values = self.keys[layer_idx], self.values[layer_idx]
+        if keys is not None and values is not None:
+            rows = key_states.shape[0]
+            key_states = torch.cat([keys.expand(rows, -1, -1, -1), key_states], dim=2)
+            value_states = torch.cat([values.expand(rows, -1, -1, -1), value_states], dim=2)
+        if self.recording:
+            self.keys[layer_idx], self.values[layer_idx] = key_states, value_states
+        return key_states, value_states
+
+
+class _TreeScorer:
+    """Scores requests context by context, sharing long common prefixes across contexts."""
+
+    def __init__(self, model: Any, batch_size: int, stats: EngineStats) -> None:
+        self.model = model
+        self.decoder = model.get_decoder()
+        self.head = model.get_output_embeddings()
+        config = model.config
+        self.softcap = getattr(config, "final_logit_softcapping", None)
+        self.layers = config.num_hidden_layers
+        self.heads = config.num_attention_heads
+        layer_types = getattr(config, "layer_types", None) or []
+        self.window: int | None = (
+            config.sliding_window if any(t == "sliding_attention" for t in layer_types) else None
+        )
+        self.batch_size = max(1, batch_size)
+        self.device = next(model.parameters()).device
+        self.stats = stats
+
+    def run(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, bool]]:
+        results: list[tuple[float, bool]] = [(0.0, False)] * len(pairs)
+        contexts = _group_by_context(pairs)
+        self.stats.contexts = len(contexts)
+        with torch.inference_mode():
+            for prefix, members in _prefix_groups(contexts):
+                cache = self._run_prefix(prefix)
+                for batch in self._batches(members, len(prefix)):
+                    self._score_batch(batch, prefix, cache, results)
+        return results
+
+    def _run_prefix(self, prefix: tuple[int, ...]) -> _PrefixCache:
+        cache = _PrefixCache(self.layers)
+        for start in range(0, len(prefix), PREFIX_CHUNK):
+            chunk = list(prefix[start : start + PREFIX_CHUNK])
+            width = len(chunk)
+            positions = torch.arange(start, start + width, device=self.device)[None, :]
+            key_positions = torch.arange(start + width, device=self.device)[None, :]
+            allowed = key_positions[:, None, :] <= positions[:, :, None]
+            self._forward(torch.tensor([chunk], device=self.device), positions, allowed, cache)
+            self.stats.computed_tokens += width
+            self.stats.padded_tokens += width
+        cache.recording = False
+        return cache
+
+    def _batches(self, members: list[_Context], prefix_length: int) -> list[list[_Context]]:
+        """Length-sorted batches within the row, token and attention budgets."""
+        ordered = sorted(members, key=lambda c: -c.packed_length)
+        batches: list[list[_Context]] = []
+        current: list[_Context] = []
+        for context in ordered:
+            rows = len(current) + 1
+            width = current[0].packed_length if current else context.packed_length
+            fits = (
+                rows <= self.batch_size
+                and rows * width <= TOKEN_BUDGET
+                and rows * self.heads * width * (prefix_length + width) <= ATTENTION_BUDGET
+            )
+            if current and not fits:
+                batches.append(current)
+                current = []
+            current.append(context)
+        if current:
+            batches.append(current)
+        return batches
+
+    def _score_batch(
+        self,
+        batch: list[_Context],
+        prefix: tuple[int, ...],
+        cache: _PrefixCache,
+        results: list[tuple[float, bool]],
+    ) -> None:
+        shared = len(prefix)
+        width = max(c.packed_length - shared for c in batch)
+        rows = len(batch)
+        input_ids = torch.zeros((rows, width), dtype=torch.long)
+        positions = torch.zeros((rows, width), dtype=torch.long)
+        allowed = torch.zeros((rows, width, shared + width), dtype=torch.bool)
+        targets: list[tuple[int, list[int], list[int]]] = []  # (request, predictor rows, tokens)
+        gather_rows: list[int] = []
+        gather_cols: list[int] = []
+        for row, context in enumerate(batch):
+            own = list(context.ids[shared:])
+            n = len(own)
+            input_ids[row, :n] = torch.tensor(own)
+            positions[row, :n] = torch.arange(shared, shared + n)
+            allowed[row, :, :shared] = True
+            allowed[row, :n, shared : shared + n] = torch.tril(torch.ones(n, n, dtype=torch.bool))
+            offset = n
+            for request, tokens in context.continuations:
+                m = len(tokens)
+                span = slice(offset, offset + m)
+                input_ids[row, span] = torch.tensor(tokens)
+                positions[row, span] = torch.arange(shared + n, shared + n + m)
+                allowed[row, span, shared : shared + n] = True
+                allowed[row, span, shared + offset : shared + offset + m] = torch.tril(
+                    torch.ones(m, m, dtype=torch.bool)
+                )
+                predictors = [n - 1, *range(offset, offset + m - 1)]
+                targets.append((request, predictors, tokens))
+                gather_rows.extend([row] * m)
+                gather_cols.extend(predictors)
+                offset += m
+            for pad in range(offset, width):
+                allowed[row, pad, shared + pad] = True
+            self.stats.computed_tokens += offset
+        self.stats.padded_tokens += rows * width
+        key_positions = torch.cat([torch.arange(shared).expand(rows, shared), positions], dim=1).to(
+            self.device
+        )
+        hidden = self._forward(
+            input_ids.to(self.device),
+            positions.to(self.device),
+            allowed.to(self.device),
+            cache,
+            key_positions=key_positions,
+        )
+        picked = hidden[
+            torch.tensor(gather_rows, device=self.device),
+            torch.tensor(gather_cols, device=self.device),
+        ]
+        logprobs = torch.log_softmax(self._logits(picked).float(), dim=-1)
+        cursor = 0
+        for request, _predictors, tokens in targets:
+            m = len(tokens)
+            rows_lp = logprobs[cursor : cursor + m]
+            target = torch.tensor(tokens, device=rows_lp.device)
+            total = float(rows_lp.gather(-1, target[:, None]).sum())
+            greedy = bool((rows_lp.argmax(dim=-1) == target).all())
+            results[request] = (total, greedy)
+            cursor += m
+
+    def _forward(
+        self,
+        input_ids: torch.Tensor,
+        positions: torch.Tensor,
+        allowed: torch.Tensor,
+        cache: _PrefixCache,
+        *,
+        key_positions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Final hidden states of a forward pass with an explicit (rows, queries, keys) mask."""
+        mask: Any = allowed[:, None]
+        if self.window is not None:
+            keys = (
+                key_positions
+                if key_positions is not None
+                else torch.arange(allowed.shape[2], device=allowed.device)[None, :]
+            )
+            near = positions[:, :, None] - keys[:, None, :] < self.window
+            mask = {"full_attention": mask, "sliding_attention": (allowed & near)[:, None]}
+        out = self.decoder(
+            input_ids=input_ids,
+            position_ids=positions,
+            attention_mask=mask,
+            past_key_values=cache,
+            use_cache=True,
+        )
+        self.stats.forwards += 1
+        return out.last_hidden_state
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits = self.head(hidden)
+        if self.softcap:
+            logits = torch.tanh(logits / self.softcap) * self.softcap
+        return logits
+
+
+def _group_by_context(pairs: list[tuple[list[int], list[int]]]) -> list[_Context]:
+    contexts: dict[tuple[int, ...], _Context] = {}
+    for index, (ctx, cont) in enumerate(pairs):
+        key = tuple(ctx)
+        if key not in contexts:
+            contexts[key] = _Context(key, [])
+        contexts[key].continuations.append((index, cont))
+    return list(contexts.values())
+
+
+def _prefix_groups(contexts: list[_Context]) -> list[tuple[tuple[int, ...], list[_Context]]]:
+    """Runs of (lexicographically) neighbouring contexts that share a long prefix, with it.
+
+    A context joins the run while the run's common prefix stays at least
+    MIN_SHARED_PREFIX tokens and at least half of what the run shared before;
+    every context keeps one token of its own, which predicts its continuations.
+    """
+    ordered = sorted(contexts, key=lambda c: c.ids)
+    groups: list[tuple[tuple[int, ...], list[_Context]]] = []
+    members: list[_Context] = []
+    shared = 0
+    for context in ordered:
+        if members:
+            joined = min(shared, _common_length(members[-1].ids, context.ids), len(context.ids) - 1)
+            if joined >= MIN_SHARED_PREFIX and 2 * joined >= shared:
+                members.append(context)
+                shared = joined
+                continue
+            groups.append((members[0].ids[: _worth(shared, len(members))], members))
+        members, shared = [context], len(context.ids) - 1
+    if members:
+        groups.append((members[0].ids[: _worth(shared, len(members))], members))
+    return _merge_unshared(groups)
+
+
+def _merge_unshared(
+    groups: list[tuple[tuple[int, ...], list[_Context]]],
+) -> list[tuple[tuple[int, ...], list[_Context]]]:
+    """Contexts that share nothing worth running once are batched together, as one group."""
+    shared = [g for g in groups if g[0]]
+    alone = [c for prefix, members in groups if not prefix for c in members]
+    return [*shared, ((), alone)] if alone else shared
+
+
+def _worth(shared: int, members: int) -> int:
+    """The shared prefix length to run once: none for a lone context or a short prefix."""
+    return shared if members > 1 and shared >= MIN_SHARED_PREFIX else 0
+
+
+def _common_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def _count_requests(pairs: list[tuple[list[int], list[int]]], stats: EngineStats) -> None:
+    """Pair tokens (what per-pair scoring runs) and the prefix tree's size (distinct tokens)."""
+    sequences = sorted(tuple([*c, *x][:-1]) for c, x in pairs)
+    stats.requests += len(pairs)
+    stats.pair_tokens += sum(len(s) for s in sequences)
+    previous: tuple[int, ...] = ()
+    for sequence in sequences:
+        stats.tree_tokens += len(sequence) - _common_length(previous, sequence)
+        previous = sequence
+
+
+def _context_length(model: Any) -> int:
+    config = getattr(model, "config", None)
+    return int(getattr(config, "max_position_embeddings", 0) or 2048)
+
+
+def _fit(context: list[int], continuation: list[int], limit: int) -> tuple[list[int], list[int]]:
+    """Cut the context from the left so that the scored sequence fits, as the harness does."""
+    excess = len(context) + len(continuation) - 1 - limit
+    return (context[excess:] if excess > 0 else context), continuation
+
+
+def _score_pairs_tokens(
+    model: Any, pairs: list[tuple[list[int], list[int]]], *, batch_size: int, stats: EngineStats
+) -> list[tuple[float, bool]]:
     order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
     results: list[tuple[float, bool]] = [(0.0, False)] * len(pairs)
     device = next(model.parameters()).device
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            sequences = [
-                (pairs[i][0] + pairs[i][1])[-model.config.max_position_embeddings :] for i in batch
-            ]
+            sequences = [(pairs[i][0] + pairs[i][1])[:-1] for i in batch]
             width = max(len(s) for s in sequences)
             input_ids = torch.zeros((len(batch), width), dtype=torch.long)
             for row, ids in enumerate(sequences):
                 input_ids[row, : len(ids)] = torch.tensor(ids)
-            logprobs = torch.log_softmax(
-                model(input_ids=input_ids.to(device)).logits.float(), dim=-1
-            )
+            logits = model(input_ids=input_ids.to(device)).logits
+            stats.forwards += 1
+            stats.computed_tokens += sum(len(s) for s in sequences)
+            stats.padded_tokens += len(batch) * width
             for row, index in enumerate(batch):
                 continuation = pairs[index][1]
                 end = len(sequences[row])
+                span = torch.log_softmax(logits[row, end - len(continuation) : end].float(), dim=-1)
                 target = torch.tensor(continuation, device=device)
-                span = logprobs[row, end - len(continuation) - 1 : end - 1]
                 total = float(span.gather(-1, target[:, None]).sum())
                 greedy = bool((span.argmax(dim=-1) == target).all())
                 results[index] = (total, greedy)

@@ -1,0 +1,164 @@
+"""Log-likelihood throughput: lm-evaluation-harness's per-pair scoring against assay's prefix tree.
+
+For each workload the same (context, continuation) requests (built by assay,
+prompts identical to the harness's, see tests/bench_suite/cases) are scored by
+the harness's `HFLM.loglikelihood` and by assay's `HFModel.loglikelihood`, on
+one float32 model object, one after the other in this process. Reported per
+workload: wall time, tokens run (the harness: every pair's full sequence;
+assay: each prefix-tree node once, plus its sharing overhead), the speed-up
+(each measured twice, alternating, best kept: the machine is shared and its
+load varies), and the floor: the prefix tree's size (distinct tokens) times the model's
+FLOPs per token, divided by the matrix-multiply throughput measured here.
+
+Workloads (SmolLM2-135M-Instruct by default): ARC-Challenge 25-shot, HellaSwag
+9-shot built from the 10 sample rows (10 shots would need 11 rows: the
+harness draws shots + 1 and drops the question), TruthfulQA mc2 (its fixed
+6-shot prompt), MMLU 5-shot on a few subjects.
+
+Setup: see benchmarks/harness_tasks.py (SETUP). Run:
+
+    .venv-bench/bin/python benchmarks/bench_loglikelihood.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness_tasks import SETUP, bench_data_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--arc-limit", type=int, default=2)
+    parser.add_argument("--hellaswag-limit", type=int, default=2)
+    parser.add_argument("--truthfulqa-limit", type=int, default=4)
+    parser.add_argument("--mmlu-subjects", default="abstract_algebra,high_school_mathematics")
+    parser.add_argument("--mmlu-limit", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each; the best counts")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    args = parser.parse_args()
+    try:
+        from lm_eval.models.huggingface import HFLM
+    except ModuleNotFoundError:
+        raise SystemExit(
+            f"lm-eval is not installed here. Set up the benchmark environment:\n  {SETUP}"
+        ) from None
+    import torch
+
+    from assay.models.base import ModelOptions
+    from assay.models.registry import load_model
+
+    data = bench_data_dir(args.data_dir)
+    model = load_model(
+        args.model, ModelOptions(dtype="float32", device="cpu", batch_size=args.batch_size)
+    )
+    model.load()
+    harness = HFLM(pretrained=model.model, tokenizer=model.tokenizer, batch_size=args.batch_size)
+    flops_per_token = 2 * _layer_parameters(model.model)
+    print(f"torch threads {torch.get_num_threads()}; {flops_per_token / 1e9:.3f} GFLOP per token")
+
+    workloads = [
+        ("arc_challenge 25-shot", [("arc_challenge", 25, args.arc_limit)]),
+        ("hellaswag 9-shot (sample rows)", [("hellaswag", 9, args.hellaswag_limit)]),
+        ("truthfulqa_mc2 0-shot", [("truthfulqa_mc2", 0, args.truthfulqa_limit)]),
+        (
+            "mmlu 5-shot",
+            [(f"mmlu_{s}", 5, args.mmlu_limit) for s in args.mmlu_subjects.split(",")],
+        ),
+    ]
+    header = (
+        f"{'workload':<32}{'req':>5}{'harness s':>11}{'assay s':>9}{'speed-up':>10}"
+        f"{'harness tok':>13}{'assay tok':>11}{'tree tok':>10}{'floor s':>9}{'assay/floor':>13}"
+    )
+    lines = [header, "-" * len(header)]
+    warm = _requests([("arc_easy", 1, 1)], data)
+    _harness_loglikelihood(harness, warm)
+    model.loglikelihood(warm)
+    for label, parts in workloads:
+        requests = _requests(parts, data)
+        harness_times, assay_times, gflops = [], [], []
+        for _ in range(args.repeats):  # alternate, keep the best: the machine's load varies
+            gflops.append(_matmul_gflops())
+            began = time.perf_counter()
+            theirs = _harness_loglikelihood(harness, requests)
+            harness_times.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            ours = model.loglikelihood(requests)
+            assay_times.append(time.perf_counter() - began)
+        harness_seconds, assay_seconds, best = min(harness_times), min(assay_times), max(gflops)
+        stats = model.last_loglikelihood_stats
+        worst = max(abs(a[0] - b[0]) for a, b in zip(theirs, ours, strict=True))
+        floor = stats.tree_tokens * flops_per_token / (best * 1e9)
+        lines.append(
+            f"{label:<32}{len(requests):>5}{harness_seconds:>11.1f}{assay_seconds:>9.1f}"
+            f"{harness_seconds / assay_seconds:>9.1f}x{stats.pair_tokens:>13}"
+            f"{stats.computed_tokens:>11}{stats.tree_tokens:>10}{floor:>9.1f}"
+            f"{assay_seconds / floor:>12.2f}x"
+        )
+        print(
+            lines[-1],
+            f"  (matmul {best:.0f} GFLOP/s, max |dLL| {worst:.1e}, "
+            f"harness {harness_times}, assay {assay_times})",
+            flush=True,
+        )
+    print("\n" + "\n".join(lines))
+
+
+def _requests(parts: list[tuple[str, int, int]], data: Path) -> list[tuple[str, str]]:
+    from assay.benchmarks import DataSource, build_questions, get_task
+
+    source = DataSource(data)
+    out: list[tuple[str, str]] = []
+    for name, shots, limit in parts:
+        task = get_task(name)
+        docs = [task.process(d) for d in source.load(task.eval_data())][:limit]
+        spec = task.fewshot_data()
+        pool = [task.process(d) for d in source.load(spec)] if shots and spec else []
+        for question in build_questions(task, docs, pool, shots):
+            out += question.requests
+    return out
+
+
+def _harness_loglikelihood(
+    harness: Any, requests: list[tuple[str, str]]
+) -> list[tuple[float, bool]]:
+    from lm_eval.api.instance import Instance
+
+    instances = [
+        Instance(request_type="loglikelihood", doc={}, arguments=pair, idx=i)
+        for i, pair in enumerate(requests)
+    ]
+    return [(float(ll), bool(g)) for ll, g in harness.loglikelihood(instances, disable_tqdm=True)]
+
+
+def _layer_parameters(model: Any) -> int:
+    """Weights every token passes through: the decoder layers (embeddings are a lookup)."""
+    return sum(p.numel() for p in model.get_decoder().layers.parameters())
+
+
+def _matmul_gflops(rows: int = 2048, inner: int = 576, outer: int = 1536, trials: int = 5) -> float:
+    """Measured float32 matrix-multiply throughput at the model's MLP shape (best of a few)."""
+    import torch
+
+    a, b = torch.randn(rows, inner), torch.randn(inner, outer)
+    a @ b
+    best = 0.0
+    for _ in range(trials):
+        began = time.perf_counter()
+        a @ b
+        best = max(best, 2 * rows * inner * outer / (time.perf_counter() - began) / 1e9)
+    return best
+
+
+if __name__ == "__main__":
+    main()
