@@ -19,7 +19,7 @@ ROWS: list[dict[str, Any]] = [
     {"question": "Color of the sky?", "answer": "blue", "topic": "nature"},
 ]
 
-LAMINI_TEST = Path("/work/shared/data/lamini_docs/test.jsonl")
+LAMINI_TEST = Path(__file__).resolve().parents[3] / "shared" / "data" / "lamini_docs" / "test.jsonl"
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
