@@ -7,7 +7,10 @@ greedy) in one process, four ways:
 2. pipeline  — `transformers.pipeline("text-generation", batch_size=B)`;
 3. sorted    — length-sorted, left-padded batches of B through `model.generate`
                (for context: what batching alone buys);
-4. assay     — `assay.evaluate` (continuous batching, results stored in SQLite).
+4. assay     — `assay.evaluate` (continuous batching over a slot cache, linear
+               weights prepacked for oneDNN, results stored in SQLite).
+
+The three baselines run the model as transformers loads it (default CPU kernels).
 
 Prints examples/s and generated tokens/s for each, the ratios against the loop
 and the pipeline, and every example whose output differs from the loop's.
@@ -49,20 +52,27 @@ def main() -> None:
     model = assay.load_model(
         "smollm2-135m-instruct", ModelOptions(dtype="float32", batch_size=args.batch_size)
     )
-    assert isinstance(model, HFModel)
+    # The baselines get the model as transformers loads it, with its default CPU kernels.
+    plain = assay.load_model(
+        "smollm2-135m-instruct",
+        ModelOptions(dtype="float32", batch_size=args.batch_size, pack_weights=False),
+    )
+    assert isinstance(model, HFModel) and isinstance(plain, HFModel)
     model.load()
+    plain.load()
     prompts = build_prompts(PromptConfig(), dataset.examples, model_has_chat_template=True)
     encoded = [model.encode(p) for p in prompts]
     eos = model.tokenizer.eos_token_id
     print(
         f"{len(prompts)} prompts from {args.data}, max_new_tokens={args.max_new_tokens}, "
-        f"batch size {args.batch_size}, {torch.get_num_threads()} threads, float32 greedy"
+        f"batch size {args.batch_size}, {torch.get_num_threads()} threads, float32 greedy; "
+        f"assay's kernels: {model.kernels}, the baselines': {plain.kernels}"
     )
 
     methods: dict[str, Callable[[], list[list[int]] | list[str]]] = {
-        "loop": lambda: per_example_loop(model, encoded, args.max_new_tokens, eos),
-        "pipeline": lambda: hf_pipeline(model, prompts, args.max_new_tokens, args.batch_size),
-        "sorted": lambda: sorted_batches(model, encoded, args.max_new_tokens, eos, args.batch_size),
+        "loop": lambda: per_example_loop(plain, encoded, args.max_new_tokens, eos),
+        "pipeline": lambda: hf_pipeline(plain, prompts, args.max_new_tokens, args.batch_size),
+        "sorted": lambda: sorted_batches(plain, encoded, args.max_new_tokens, eos, args.batch_size),
         "assay": lambda: assay_eval(model, dataset, args.max_new_tokens),
     }
     outputs: dict[str, list[str]] = {}

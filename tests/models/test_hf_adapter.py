@@ -12,6 +12,7 @@ from assay.data.prompts import Prompt
 from assay.errors import ModelError
 from assay.models.base import GenerationParams, ModelOptions
 from assay.models.hf import HFModel
+from assay.models.packing import pack_linear_layers
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,9 @@ def adapter_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real LoRA adapter with non-zero weights, saved the way peft saves fine-tunes."""
     from peft import LoraConfig, get_peft_model
 
-    base = assay.load_model("smollm2-135m-instruct", ModelOptions(dtype="float32"))
+    base = assay.load_model(
+        "smollm2-135m-instruct", ModelOptions(dtype="float32", pack_weights=False)
+    )
     assert isinstance(base, HFModel)
     torch.manual_seed(0)
     config = LoraConfig(
@@ -59,9 +62,12 @@ def test_adapter_outputs_match_peft_merged_model(adapter_dir: Path) -> None:
     assert isinstance(tuned, HFModel)
     texts = [g.text for g in tuned.generate(PROMPTS, GenerationParams(max_new_tokens=12))]
 
-    reference = assay.load_model("smollm2-135m-instruct", ModelOptions(dtype="float32"))
+    reference = assay.load_model(
+        "smollm2-135m-instruct", ModelOptions(dtype="float32", pack_weights=False)
+    )
     assert isinstance(reference, HFModel)
     merged = PeftModel.from_pretrained(reference.model, str(adapter_dir)).merge_and_unload()
+    pack_linear_layers(merged)  # the same kernels assay runs the merged model with
     with torch.inference_mode():
         for prompt, text in zip(PROMPTS, texts, strict=True):
             ids = torch.tensor([tuned.encode(prompt)])

@@ -71,12 +71,15 @@ class ModelOptions:
         adapter: A LoRA adapter folder (peft) applied on top of the weights.
         batch_size: Most sequences in flight at once.
         device: "cpu", "cuda", or "auto".
+        pack_weights: On a CPU in float32, prepack linear weights for oneDNN
+            (several times faster generation; see models/packing.py).
     """
 
     dtype: str = "auto"
     adapter: Path | None = None
     batch_size: int = 32
     device: str = "auto"
+    pack_weights: bool = True
 
 
 ResultCallback = Callable[[int, Generation], None]

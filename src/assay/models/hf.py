@@ -30,6 +30,7 @@ from assay.models.engine import (
 )
 from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
 from assay.models.loglikelihood import EngineStats, score_continuations
+from assay.models.packing import KERNELS, can_pack, pack_linear_layers
 
 END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "config.json")
@@ -80,6 +81,17 @@ class HFModel:
         return torch.device(self.options.device)
 
     @property
+    def kernels(self) -> str:
+        """Which matrix kernels run the linear layers: they decide the last bits of results."""
+        packable = (
+            self.options.pack_weights
+            and self.device.type == "cpu"
+            and self.dtype == torch.float32
+            and torch.backends.mkldnn.is_available()
+        )
+        return KERNELS if packable else "default"
+
+    @property
     def info(self) -> ModelInfo:
         if self._info is None:
             details = {
@@ -87,6 +99,7 @@ class HFModel:
                 "weights": self._weights_identity(),
                 "dtype": str(self.dtype).removeprefix("torch."),
                 "adapter": self._adapter_identity(),
+                "kernels": self.kernels,
                 "tokenizer": text_digest(
                     self.tokenizer.chat_template or "",
                     str(len(self.tokenizer)),
@@ -321,6 +334,8 @@ class HFModel:
             model = self._apply_adapter(model, self.options.adapter)
         model.to(self.device)
         model.eval()
+        if self.kernels == KERNELS and can_pack(model):
+            pack_linear_layers(model)
         return model
 
     def _converted_dir(self) -> Path | None:
