@@ -30,6 +30,7 @@ check: setup
 
 test: check
 	bash scripts/install-browser.sh
+	bash scripts/start-postgres.sh
 	$(BIN)/pytest -q
 
 bench: setup

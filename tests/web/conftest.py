@@ -1,5 +1,6 @@
 """Two small runs over the same questions in an SQLite store, one answer an XSS payload;
-and a real uvicorn server on loopback for the server and browser tests."""
+and a real uvicorn server on loopback for the server and browser tests (on SQLite, or
+on PostgreSQL for a test that parametrises `store_url` indirectly with "postgresql")."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from tests.postgres import fresh_database
 from tests.web.review_data import RUN_A, RUN_B, write_run
 
 from assay.store import Store, open_store
@@ -46,13 +48,29 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def serve(db: Path) -> Iterator[object]:
+def store_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store with the two runs: the SQLite `db`, or (param "postgresql") a fresh
+    PostgreSQL database, dropped after the test."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield str(request.getfixturevalue("db"))
+        return
+    assert backend == "postgresql", backend
+    with fresh_database() as url:
+        with open_store(url) as store:
+            write_run(store, RUN_A, "base", 6, good=False)
+            write_run(store, RUN_B, "tuned", 6, good=True)
+        yield url
+
+
+@pytest.fixture
+def serve(store_url: str) -> Iterator[object]:
     """serve(token=None) starts the app on a free loopback port; stopped after the test."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(token: str | None = None) -> Server:
         port = _free_port()
-        app = create_app(str(db), token=token)
+        app = create_app(store_url, token=token)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)

@@ -6,7 +6,6 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -50,14 +49,17 @@ def _voter(url: str, name: str, start: threading.Barrier) -> str:
         return ticket.group(1)
 
 
-def test_concurrent_votes_are_all_recorded_once(serve: Callable[..., Server], db: Path) -> None:
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_concurrent_votes_are_all_recorded_once(
+    serve: Callable[..., Server], store_url: str
+) -> None:
     server = serve()
     start = threading.Barrier(REVIEWERS)
     with ThreadPoolExecutor(REVIEWERS) as pool:
         tickets = list(
             pool.map(lambda i: _voter(server.url, f"reviewer{i}", start), range(REVIEWERS))
         )
-    with open_store(str(db)) as store:
+    with open_store(store_url) as store:
         battles = load_battles(store, "human")
     assert len(battles) == REVIEWERS
     assert sorted(b.detail["ticket"] for b in battles) == sorted(tickets)

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from assay.data.example import Dataset, Example
 from assay.data.fields import RawRow, column_names, resolve_fields, to_examples
@@ -321,7 +321,7 @@ def _check_no_mapping(name: str, split: str | None, *named: str | None) -> None:
         )
 
 
-def _is_dataframe(source: object) -> bool:
+def _is_dataframe(source: object) -> TypeGuard[pandas.DataFrame]:
     """True for a pandas DataFrame, without importing pandas for those who never use it."""
     module = sys.modules.get("pandas")
     return module is not None and isinstance(source, module.DataFrame)

@@ -148,7 +148,10 @@ def _ratings(store: Store, infos: Sequence[RunInfo]) -> dict[str, list[dict[str,
             b for b in load_battles(store, source) if b.model_a in names or b.model_b in names
         ]
         if battles:
-            ratings[source] = compute_ratings(battles, rounds=200).to_pandas().to_dict("records")
+            frame = compute_ratings(battles, rounds=200).to_pandas()
+            ratings[source] = [
+                {str(k): v for k, v in row.items()} for row in frame.to_dict("records")
+            ]
     return ratings
 
 

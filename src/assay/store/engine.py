@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -199,17 +200,30 @@ def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False)
+    """JSON text for a JSON column: NaN and infinities become null, on every backend
+    (they are not JSON, and PostgreSQL's json type rejects them)."""
+    return json.dumps(_finite(value), default=_json_default, ensure_ascii=False)
+
+
+def _finite(value: Any) -> Any:
+    """The value with every NaN or infinite float inside it (dicts, lists, tuples) as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:
     """JSON for the values data sets and stats commonly hold: numpy scalars, dates, paths."""
     if hasattr(value, "item") and callable(value.item):
-        return value.item()
+        return _finite(value.item())
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, (set, frozenset)):
-        return sorted(value, key=str)
+        return _finite(sorted(value, key=str))
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, delete, insert, select, update
+from sqlalchemy import Connection, Row, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -45,6 +45,9 @@ MIN_PREFIX = 4
 
 CHUNK = 500
 """Most values in one IN (...) list; SQLite's bound-parameter limit is far above it."""
+
+SCHEMA_LOCK = 0x61737361  # "assa"
+"""PostgreSQL advisory lock key held while the schema is created."""
 
 
 def open_store(url: str | None = None, *, busy_timeout: float = 5.0) -> Store:
@@ -309,6 +312,11 @@ class Store:
             existing = set(conn.dialect.get_table_names(conn))
         if not set(t.metadata.tables) <= existing:
             with self._write() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Serialise schema creation between processes opening a new database
+                    # at once (SQLite's BEGIN IMMEDIATE does this already); create_all
+                    # then sees the tables another one committed, and skips them.
+                    conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
                 t.metadata.create_all(conn)
 
     def _stored_ids(self, conn: Connection, run_id: str, ids: Sequence[str]) -> set[str]:
