@@ -19,6 +19,7 @@ layers get their own mask; sequences longer than the window fall back to
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -281,7 +282,7 @@ class ContinuousBatcher:
         last = torch.tensor(lengths, device=self.device) - 1
         prefill_cache = DynamicCache(config=self.model.config)
         hidden = self.model.model(
-            input_ids=input_ids, past_key_values=prefill_cache, use_cache=True
+            input_ids=input_ids, use_cache=True, **cache_argument(self.model, prefill_cache)
         ).last_hidden_state
         rows = torch.arange(len(prompts), device=self.device)
         logits = self.model.lm_head(hidden[rows, last])
@@ -305,9 +306,9 @@ class ContinuousBatcher:
             input_ids=last_tokens[:n, None],
             position_ids=positions[:, None],
             attention_mask=mask,
-            past_key_values=cache,
             use_cache=True,
             logits_to_keep=1,
+            **cache_argument(self.model, cache),
         )
         cache.finish_step(n)
         chosen = sampling.choose(out.logits[:, -1], active)
@@ -338,6 +339,13 @@ class ContinuousBatcher:
                 last_tokens[slot] = last_tokens[last]
                 active[slot] = active[last]
             active.pop()
+
+
+def cache_argument(model: Any, cache: Any) -> dict[str, Any]:
+    """The key/value cache as a keyword argument: `cache` since transformers 5.24,
+    `past_key_values` before (still accepted there, with a deprecation warning)."""
+    parameters = inspect.signature(model.forward).parameters
+    return {"cache" if "cache" in parameters else "past_key_values": cache}
 
 
 def _generator(sampling: Sampling, index: int) -> torch.Generator | None:

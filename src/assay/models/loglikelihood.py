@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from assay.models.engine import SUPPORTED_MODEL_TYPES
+from assay.models.engine import SUPPORTED_MODEL_TYPES, cache_argument
 
 MIN_SHARED_PREFIX = 32
 """Fewest tokens contexts must share before the shared part is run once for all of them."""
@@ -336,8 +336,8 @@ class _TreeScorer:
             input_ids=input_ids,
             position_ids=positions,
             attention_mask=mask,
-            past_key_values=cache,
             use_cache=True,
+            **cache_argument(self.decoder, cache),
         )
         self.stats.forwards += 1
         return out.last_hidden_state
