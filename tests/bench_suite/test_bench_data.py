@@ -91,3 +91,9 @@ def test_an_unknown_task_lists_the_known_ones() -> None:
         AssayError, match=r"unknown benchmark task 'arc'.*leaderboard.*mmlu_<subject>"
     ):
         resolve_tasks(["arc"])
+
+
+def test_data_dir_may_be_given_as_a_string(tmp_path: Path) -> None:
+    root = _arc_dir(tmp_path, [GOOD])
+    rows = DataSource(str(root)).load(get_task("arc_challenge").eval_data())
+    assert [row["id"] for row in rows] == ["x"]

@@ -45,8 +45,12 @@ class DataSpec:
 class DataSource:
     """Reads benchmark splits from a folder of JSONL files, or from the hub; caches what it read."""
 
-    data_dir: Path | None = None
+    data_dir: Path | str | None = None
     _cache: dict[tuple[str, ...], list[Doc]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.data_dir is not None:
+            self.data_dir = Path(self.data_dir).expanduser()
 
     def load(self, spec: DataSpec) -> list[Doc]:
         """The rows of one split, in file order."""
@@ -57,7 +61,7 @@ class DataSource:
 
     def _local(self, spec: DataSpec) -> list[Doc]:
         assert self.data_dir is not None
-        candidates = [self.data_dir / name for name in spec.local]
+        candidates = [Path(self.data_dir) / name for name in spec.local]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             tried = ", ".join(str(p) for p in candidates)

@@ -50,7 +50,7 @@ class BenchOptions:
     tasks: tuple[str, ...] = ("leaderboard",)
     num_fewshot: int | None = None
     limit: int | None = None
-    data_dir: Path | None = None
+    data_dir: Path | str | None = None
     model: ModelOptions = field(default_factory=ModelOptions)
     name: str | None = None
     fewshot_seed: int = FEWSHOT_SEED
