@@ -16,6 +16,9 @@ else that escapes is a bug in assay.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class AssayError(Exception):
     """Base class for every error assay reports to a user."""
@@ -45,3 +48,9 @@ def missing_package(package: str, purpose: str, *, no_deps: bool = False) -> Mod
     """The error for an optional package that is not installed, with the pip command."""
     flag = " --no-deps" if no_deps else ""
     return ModelError(f"{purpose} needs the package '{package}': pip install{flag} {package}")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """ " Did you mean 'x'?" for the closest known name, or "" when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""

@@ -13,12 +13,11 @@ Categories are reported most severe first, then most frequent.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from assay.errors import AssayError
+from assay.errors import AssayError, did_you_mean
 
 if TYPE_CHECKING:
     from assay.analysis.context import DetectorContext
@@ -109,10 +108,9 @@ def get_category(name: str) -> Category:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise AssayError(
-            f"Unknown error category '{name}'.{hint} Categories: {', '.join(sorted(_REGISTRY))}."
+            f"Unknown error category '{name}'.{did_you_mean(name, _REGISTRY)} "
+            f"Categories: {', '.join(sorted(_REGISTRY))}."
         ) from None
 
 

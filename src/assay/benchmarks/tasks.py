@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from assay.benchmarks.data import DataSpec, Doc
-from assay.errors import AssayError
+from assay.errors import AssayError, did_you_mean
 
 TARGET_DELIMITER = " "
 FEWSHOT_DELIMITER = "\n\n"
@@ -125,7 +125,9 @@ def get_task(name: str) -> Task:
     try:
         return _TASKS[name]
     except KeyError:
-        raise AssayError(f"unknown benchmark task '{name}'. {known_names()}") from None
+        raise AssayError(
+            f"unknown benchmark task '{name}'.{did_you_mean(name, _TASKS)} {known_names()}"
+        ) from None
 
 
 def get_group(name: str) -> TaskGroup | None:

@@ -9,7 +9,6 @@ names or options that would have worked.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import numbers
 from collections.abc import Callable, Sequence
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from assay.data.example import Example
-from assay.errors import MetricError
+from assay.errors import MetricError, did_you_mean
 from assay.metrics.base import MetricFactory, MetricFn, Score, ScoreInput
 
 FactoryT = TypeVar("FactoryT", bound=MetricFactory)
@@ -181,10 +180,9 @@ def _entry(name: str) -> _Entry:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise MetricError(
-            f"Unknown metric '{name}'.{hint} Registered metrics: {_registered()}."
+            f"Unknown metric '{name}'.{did_you_mean(name, _REGISTRY)} "
+            f"Registered metrics: {_registered()}."
         ) from None
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from assay.errors import ModelError
+from assay.errors import ModelError, did_you_mean
 from assay.models.base import Model, ModelOptions
 from assay.models.bundled import BUNDLED_MODELS
 
@@ -57,7 +57,8 @@ def load_model(spec: str | Model, options: ModelOptions | None = None) -> Model:
     prefix, colon, target = spec.partition(":")
     backend = _BACKENDS.get(prefix) if colon else None
     if backend is None or not target:
-        raise ModelError(f"unknown model '{spec}'. {_known_models()}")
+        hint = did_you_mean(spec, BUNDLED_MODELS)
+        raise ModelError(f"unknown model '{spec}'.{hint} {_known_models()}")
     return backend.factory(target, spec, options)
 
 
