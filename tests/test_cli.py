@@ -117,7 +117,8 @@ def test_eval_prints_summary_and_run_id(evaluated: tuple[Path, str, str]) -> Non
 
 def test_runs_lists_the_run(evaluated: tuple[Path, str, str]) -> None:
     folder, run_id, _ = evaluated
-    stdout = ok(assay_cli("runs", "--db", folder / "a.db", cwd=folder, columns=200))
+    # Wide enough that the row fits on one line wherever the checkout lives.
+    stdout = ok(assay_cli("runs", "--db", folder / "a.db", cwd=folder, columns=500))
     (row,) = [line for line in stdout.splitlines() if run_id in line]
     assert "complete" in row and "qa_tiny.jsonl" in row and f"replay:{PREDS}" in row
 

@@ -55,7 +55,8 @@ def runs_table(console: Console, runs: Sequence[RunInfo]) -> None:
     table = Table()
     table.add_column("id", no_wrap=True)
     for column in ("name", "model", "data", "n", "metrics", "status", "created"):
-        table.add_column(column)
+        # Long model paths wrap rather than lose their end (the file name) to an ellipsis.
+        table.add_column(column, overflow="fold")
     for info in runs:
         metrics = "\n".join(
             f"{name} {_number(s.mean)}" for name, s in list(info.summary.items())[:3]
