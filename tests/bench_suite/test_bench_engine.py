@@ -23,18 +23,21 @@ def model() -> Any:
 
 @pytest.fixture(scope="module")
 def requests(shared_data: Path) -> list[tuple[str, str]]:
-    """Real prompts: ARC with shots, two MMLU questions sharing their header and shot, TruthfulQA."""
+    """Real prompts: ARC with shots, HellaSwag, two MMLU questions sharing their header and
+    shot, a TruthfulQA question whose mc2 answers share their first tokens."""
     source = DataSource(shared_data)
     out: list[tuple[str, str]] = []
     for name, shots, count in (
         ("arc_challenge", 2, 1),
+        ("hellaswag", 0, 2),
         ("mmlu_anatomy", 1, 2),
         ("truthfulqa_mc1", 0, 1),
+        ("truthfulqa_mc2", 0, 1),
     ):
         task = get_task(name)
-        docs = source.load(task.eval_data())[:count]
+        docs = [task.process(doc) for doc in source.load(task.eval_data())[:count]]
         spec = task.fewshot_data()
-        pool = source.load(spec) if shots and spec else []
+        pool = [task.process(doc) for doc in source.load(spec)] if shots and spec else []
         for question in build_questions(task, docs, pool, shots):
             out += question.requests
     out.append(("", "Hello"))  # an empty context scores after the BOS/EOS token, as in the harness
@@ -57,9 +60,9 @@ def test_shared_context_scoring_equals_per_pair_scoring(
     for (ll_fast, greedy_fast), (ll_ref, greedy_ref) in zip(fast, per_pair, strict=True):
         assert ll_fast == pytest.approx(ll_ref, abs=1e-4)
         assert greedy_fast == greedy_ref
-    # each context ran once and the MMLU header + shot once for both questions
-    assert stats.computed_tokens < stats.pair_tokens / 3
-    assert stats.tree_tokens <= stats.computed_tokens
+    # each context ran once, the MMLU header + shot once for both questions, and answers
+    # that start alike share those tokens: exactly the prefix tree's tokens were run
+    assert stats.computed_tokens == stats.tree_tokens < stats.pair_tokens / 3
 
 
 Scored = tuple[list[tuple[float, bool]], EngineStats]
@@ -105,4 +108,19 @@ def test_contexts_sharing_a_long_prefix_run_it_once_and_the_rest_batch_together(
     assert [(len(prefix), len(members)) for prefix, members in groups] == [
         (len(header) + 1, 3),  # header and the shared token 7; each keeps its own last token
         (0, 2),
+    ]
+
+
+def test_continuations_that_start_alike_share_their_tokens_and_last_tokens_are_not_run() -> None:
+    from assay.models.loglikelihood import _Context, _Segment
+
+    context = _Context((1, 2, 3), [(0, [7, 8, 9]), (1, [7, 8, 5, 6]), (2, [4]), (3, [7])])
+    segment = _Segment.of(context, shared=1)
+    assert segment.own == [2, 3]
+    assert segment.nodes == [(7, -1), (8, 0), (5, 1)]  # 7 -> 8 -> {9, 5 -> 6}; 4 only predicted
+    assert [(t.request, t.predictors) for t in segment.targets] == [
+        (0, [-1, 0, 1]),
+        (1, [-1, 0, 1, 2]),
+        (2, [-1]),
+        (3, [-1]),
     ]

@@ -20,6 +20,7 @@ import torch
 
 from assay.data.prompts import Prompt
 from assay.errors import ModelError, missing_package
+from assay.models.allocator import keep_freed_memory
 from assay.models.base import Generation, GenerationParams, ModelInfo, ModelOptions, ResultCallback
 from assay.models.engine import (
     ContinuousBatcher,
@@ -334,6 +335,8 @@ class HFModel:
             model = self._apply_adapter(model, self.options.adapter)
         model.to(self.device)
         model.eval()
+        if self.device.type == "cpu":
+            keep_freed_memory()
         if self.kernels == KERNELS and can_pack(model):
             pack_linear_layers(model)
         return model

@@ -27,13 +27,14 @@ float32 rounding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from assay.models.engine import SUPPORTED_MODEL_TYPES, cache_argument
+from assay.models.tree_attention import causal_head, tree_attention_on
 
 MIN_SHARED_PREFIX = 32
 """Fewest tokens contexts must share before the shared part is run once for all of them."""
@@ -140,9 +141,44 @@ class _Context:
     ids: tuple[int, ...]
     continuations: list[tuple[int, list[int]]]  # (request index, token ids)
 
+
+@dataclass
+class _Target:
+    """One request's continuation tokens and the nodes whose outputs predict them."""
+
+    request: int
+    tokens: list[int]
+    predictors: list[int]  # node indices in the segment's trie; -1: the context's last token
+
+
+@dataclass
+class _Segment:
+    """What one context puts in a row: its tokens after the shared prefix, then a trie of the
+    continuations' input tokens (a continuation's last token is only predicted, never run)."""
+
+    own: list[int]
+    nodes: list[tuple[int, int]]  # (token, parent node; -1: the context's last token)
+    targets: list[_Target]
+
+    @classmethod
+    def of(cls, context: _Context, shared: int) -> _Segment:
+        nodes: list[tuple[int, int]] = []
+        index: dict[tuple[int, int], int] = {}
+        targets: list[_Target] = []
+        for request, tokens in context.continuations:
+            parent, predictors = -1, [-1]
+            for token in tokens[:-1]:
+                if (token, parent) not in index:
+                    index[token, parent] = len(nodes)
+                    nodes.append((token, parent))
+                parent = index[token, parent]
+                predictors.append(parent)
+            targets.append(_Target(request, tokens, predictors[: len(tokens)]))
+        return cls(list(context.ids[shared:]), nodes, targets)
+
     @property
-    def packed_length(self) -> int:
-        return len(self.ids) + sum(len(c) for _, c in self.continuations)
+    def length(self) -> int:
+        return len(self.own) + len(self.nodes)
 
 
 class _PrefixCache:
@@ -181,8 +217,58 @@ class _PrefixCache:
         return key_states, value_states
 
 
+class _Rows:
+    """A forward pass being laid out: token ids, positions, the (row, query, key) mask, and
+    where each target's predicting outputs sit."""
+
+    def __init__(self, rows: int, width: int, shared: int) -> None:
+        self.shared = shared
+        self.input_ids = torch.zeros((rows, width), dtype=torch.long)
+        self.positions = torch.zeros((rows, width), dtype=torch.long)
+        self.allowed = torch.zeros((rows, width, shared + width), dtype=torch.bool)
+        self.allowed[:, :, :shared] = True
+        # Padding sees only itself, so that no row of the mask is empty.
+        self.allowed[:, :, shared:].diagonal(dim1=1, dim2=2).fill_(True)
+        self.gather: list[tuple[_Target, list[tuple[int, int]]]] = []
+        self.tokens = 0
+
+    def place(self, row: int, segment: _Segment, own_at: int, nodes_at: int) -> None:
+        """Put `segment` in `row`: its own tokens from column `own_at`, its trie from `nodes_at`."""
+        shared, keys = self.shared, self.shared
+        n = len(segment.own)
+        own = slice(own_at, own_at + n)
+        self.input_ids[row, own] = torch.tensor(segment.own)
+        self.positions[row, own] = torch.arange(shared, shared + n)
+        self.allowed[row, own, keys + own_at : keys + own_at + n] = torch.ones(
+            n, n, dtype=torch.bool
+        ).tril()
+        depth: list[int] = []
+        for i, (token, parent) in enumerate(segment.nodes):
+            column = nodes_at + i
+            depth.append(1 + (depth[parent] if parent >= 0 else 0))
+            self.input_ids[row, column] = token
+            self.positions[row, column] = shared + n - 1 + depth[i]
+            self.allowed[row, column, keys + own_at : keys + own_at + n] = True
+            ancestor = i
+            while ancestor >= 0:
+                self.allowed[row, column, keys + nodes_at + ancestor] = True
+                ancestor = segment.nodes[ancestor][1]
+        last = own_at + n - 1
+        for target in segment.targets:
+            columns = [last if p < 0 else nodes_at + p for p in target.predictors]
+            self.gather.append((target, [(row, c) for c in columns]))
+        self.tokens += segment.length
+
+
 class _TreeScorer:
-    """Scores requests context by context, sharing long common prefixes across contexts."""
+    """Scores requests context by context, sharing long common prefixes across contexts.
+
+    Contexts that share nothing are laid out one per row, the context first (its
+    mask is plainly causal, so attention takes the causal fast path, see
+    models/tree_attention.py) and its continuation trie behind it. Contexts
+    behind a shared prefix are short; several are packed into each row, so
+    there is little padding.
+    """
 
     def __init__(self, model: Any, batch_size: int, stats: EngineStats) -> None:
         self.model = model
@@ -201,14 +287,21 @@ class _TreeScorer:
         self.stats = stats
 
     def run(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, bool]]:
-        results: list[tuple[float, bool]] = [(0.0, False)] * len(pairs)
+        results: list[tuple[float, bool]] = [(0.0, True)] * len(pairs)
         contexts = _group_by_context(pairs)
         self.stats.contexts = len(contexts)
-        with torch.inference_mode():
+        with torch.inference_mode(), tree_attention_on(self.model):
             for prefix, members in _prefix_groups(contexts):
-                cache = self._run_prefix(prefix)
-                for batch in self._batches(members, len(prefix)):
-                    self._score_batch(batch, prefix, cache, results)
+                segments = [_Segment.of(c, len(prefix)) for c in members]
+                if prefix:
+                    cache = self._run_prefix(prefix)
+                    for batch in self._packed_batches(segments, len(prefix)):
+                        self._score(batch, cache, None, results)
+                else:
+                    nothing = _PrefixCache(self.layers)
+                    nothing.recording = False
+                    for rows, head in self._causal_batches(segments):
+                        self._score(rows, nothing, head, results)
         return results
 
     def _run_prefix(self, prefix: tuple[int, ...]) -> _PrefixCache:
@@ -219,99 +312,103 @@ class _TreeScorer:
             positions = torch.arange(start, start + width, device=self.device)[None, :]
             key_positions = torch.arange(start + width, device=self.device)[None, :]
             allowed = key_positions[:, None, :] <= positions[:, :, None]
-            self._forward(torch.tensor([chunk], device=self.device), positions, allowed, cache)
+            ids = torch.tensor([chunk], device=self.device)
+            with causal_head(width if start == 0 else None):
+                self._forward(ids, positions, allowed, cache, key_positions=key_positions)
             self.stats.computed_tokens += width
             self.stats.padded_tokens += width
         cache.recording = False
         return cache
 
-    def _batches(self, members: list[_Context], prefix_length: int) -> list[list[_Context]]:
-        """Length-sorted batches within the row, token and attention budgets."""
-        ordered = sorted(members, key=lambda c: -c.packed_length)
-        batches: list[list[_Context]] = []
-        current: list[_Context] = []
-        for context in ordered:
-            rows = len(current) + 1
-            width = current[0].packed_length if current else context.packed_length
-            fits = (
-                rows <= self.batch_size
-                and rows * width <= TOKEN_BUDGET
-                and rows * self.heads * width * (prefix_length + width) <= ATTENTION_BUDGET
-            )
-            if current and not fits:
-                batches.append(current)
-                current = []
-            current.append(context)
-        if current:
-            batches.append(current)
-        return batches
+    def _fits(self, rows: int, width: int, shared: int) -> bool:
+        return (
+            rows <= self.batch_size
+            and rows * width <= TOKEN_BUDGET
+            and rows * self.heads * width * (shared + width) <= ATTENTION_BUDGET
+        )
 
-    def _score_batch(
+    def _causal_batches(self, segments: list[_Segment]) -> Iterator[tuple[_Rows, int]]:
+        """One context per row, longest first; each batch with the width of its context part."""
+        ordered = sorted(segments, key=lambda s: (-len(s.own), -len(s.nodes)))
+        batch: list[_Segment] = []
+        for segment in [*ordered, None]:
+            if segment is not None:
+                grown = [*batch, segment]
+                width = len(grown[0].own) + max(len(s.nodes) for s in grown)
+                if not batch or self._fits(len(grown), width, 0):
+                    batch = grown
+                    continue
+            head = len(batch[0].own)
+            rows = _Rows(len(batch), head + max(len(s.nodes) for s in batch), 0)
+            for row, member in enumerate(batch):
+                rows.place(row, member, 0, head)
+            yield rows, head
+            batch = [segment] if segment is not None else []
+
+    def _packed_batches(self, segments: list[_Segment], shared: int) -> Iterator[_Rows]:
+        """Several contexts per row (first fit, longest first), rows as wide as the longest."""
+        ordered = sorted(segments, key=lambda s: -s.length)
+        while ordered:
+            width = ordered[0].length
+            rows: list[list[_Segment]] = []
+            free: list[int] = []
+            rest: list[_Segment] = []
+            for segment in ordered:
+                row = next((r for r, room in enumerate(free) if room >= segment.length), None)
+                if row is None and (not rows or self._fits(len(rows) + 1, width, shared)):
+                    rows.append([])
+                    free.append(width)
+                    row = len(rows) - 1
+                if row is None:
+                    rest.append(segment)
+                    continue
+                rows[row].append(segment)
+                free[row] -= segment.length
+            layout = _Rows(len(rows), width, shared)
+            for row, members in enumerate(rows):
+                column = 0
+                for member in members:
+                    layout.place(row, member, column, column + len(member.own))
+                    column += member.length
+            yield layout
+            ordered = rest
+
+    def _score(
         self,
-        batch: list[_Context],
-        prefix: tuple[int, ...],
+        rows: _Rows,
         cache: _PrefixCache,
+        causal: int | None,
         results: list[tuple[float, bool]],
     ) -> None:
-        shared = len(prefix)
-        width = max(c.packed_length - shared for c in batch)
-        rows = len(batch)
-        input_ids = torch.zeros((rows, width), dtype=torch.long)
-        positions = torch.zeros((rows, width), dtype=torch.long)
-        allowed = torch.zeros((rows, width, shared + width), dtype=torch.bool)
-        targets: list[tuple[int, list[int], list[int]]] = []  # (request, predictor rows, tokens)
-        gather_rows: list[int] = []
-        gather_cols: list[int] = []
-        for row, context in enumerate(batch):
-            own = list(context.ids[shared:])
-            n = len(own)
-            input_ids[row, :n] = torch.tensor(own)
-            positions[row, :n] = torch.arange(shared, shared + n)
-            allowed[row, :, :shared] = True
-            allowed[row, :n, shared : shared + n] = torch.tril(torch.ones(n, n, dtype=torch.bool))
-            offset = n
-            for request, tokens in context.continuations:
-                m = len(tokens)
-                span = slice(offset, offset + m)
-                input_ids[row, span] = torch.tensor(tokens)
-                positions[row, span] = torch.arange(shared + n, shared + n + m)
-                allowed[row, span, shared : shared + n] = True
-                allowed[row, span, shared + offset : shared + offset + m] = torch.tril(
-                    torch.ones(m, m, dtype=torch.bool)
-                )
-                predictors = [n - 1, *range(offset, offset + m - 1)]
-                targets.append((request, predictors, tokens))
-                gather_rows.extend([row] * m)
-                gather_cols.extend(predictors)
-                offset += m
-            for pad in range(offset, width):
-                allowed[row, pad, shared + pad] = True
-            self.stats.computed_tokens += offset
-        self.stats.padded_tokens += rows * width
-        key_positions = torch.cat([torch.arange(shared).expand(rows, shared), positions], dim=1).to(
-            self.device
-        )
-        hidden = self._forward(
-            input_ids.to(self.device),
-            positions.to(self.device),
-            allowed.to(self.device),
-            cache,
-            key_positions=key_positions,
-        )
-        picked = hidden[
-            torch.tensor(gather_rows, device=self.device),
-            torch.tensor(gather_cols, device=self.device),
-        ]
-        logprobs = torch.log_softmax(self._logits(picked).float(), dim=-1)
+        shared = rows.shared
+        count, width = rows.input_ids.shape
+        self.stats.computed_tokens += rows.tokens
+        self.stats.padded_tokens += count * width
+        positions = rows.positions.to(self.device)
+        key_positions = torch.cat([torch.arange(shared).expand(count, shared), rows.positions], 1)
+        with causal_head(causal):
+            hidden = self._forward(
+                rows.input_ids.to(self.device),
+                positions,
+                rows.allowed.to(self.device),
+                cache,
+                key_positions=key_positions.to(self.device),
+            )
+        places = [place for _, at in rows.gather for place in at]
+        if not places:
+            return
+        index = torch.tensor(places, device=self.device)
+        logits = self._logits(hidden[index[:, 0], index[:, 1]]).float()
+        tokens = torch.tensor([t for target, _ in rows.gather for t in target.tokens])
+        tokens = tokens.to(self.device)
+        # log_softmax, not logits - logsumexp: the harness's arithmetic, which matches to 1e-5.
+        logprobs = torch.log_softmax(logits, -1).gather(-1, tokens[:, None])[:, 0].tolist()
+        hits = (logits.argmax(-1) == tokens).tolist()
         cursor = 0
-        for request, _predictors, tokens in targets:
-            m = len(tokens)
-            rows_lp = logprobs[cursor : cursor + m]
-            target = torch.tensor(tokens, device=rows_lp.device)
-            total = float(rows_lp.gather(-1, target[:, None]).sum())
-            greedy = bool((rows_lp.argmax(dim=-1) == target).all())
-            results[request] = (total, greedy)
-            cursor += m
+        for target, at in rows.gather:
+            span = slice(cursor, cursor + len(at))
+            results[target.request] = (sum(logprobs[span]), all(hits[span]))
+            cursor += len(at)
 
     def _forward(
         self,
@@ -320,18 +417,16 @@ class _TreeScorer:
         allowed: torch.Tensor,
         cache: _PrefixCache,
         *,
-        key_positions: torch.Tensor | None = None,
+        key_positions: torch.Tensor,
     ) -> torch.Tensor:
         """Final hidden states of a forward pass with an explicit (rows, queries, keys) mask."""
-        mask: Any = allowed[:, None]
+        mask: Any = _additive(allowed[:, None], self.model.dtype)
         if self.window is not None:
-            keys = (
-                key_positions
-                if key_positions is not None
-                else torch.arange(allowed.shape[2], device=allowed.device)[None, :]
-            )
-            near = positions[:, :, None] - keys[:, None, :] < self.window
-            mask = {"full_attention": mask, "sliding_attention": (allowed & near)[:, None]}
+            near = positions[:, :, None] - key_positions[:, None, :] < self.window
+            mask = {
+                "full_attention": mask,
+                "sliding_attention": _additive((allowed & near)[:, None], self.model.dtype),
+            }
         out = self.decoder(
             input_ids=input_ids,
             position_ids=positions,
@@ -349,6 +444,14 @@ class _TreeScorer:
         return logits
 
 
+def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A boolean mask as the additive float mask attention adds to its scores: converted once
+    here, not again in every layer."""
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(
+        ~allowed, torch.finfo(dtype).min
+    )
+
+
 def _group_by_context(pairs: list[tuple[list[int], list[int]]]) -> list[_Context]:
     contexts: dict[tuple[int, ...], _Context] = {}
     for index, (ctx, cont) in enumerate(pairs):
@@ -363,7 +466,8 @@ def _prefix_groups(contexts: list[_Context]) -> list[tuple[tuple[int, ...], list
     """Runs of (lexicographically) neighbouring contexts that share a long prefix, with it.
 
     A context joins the run while the run's common prefix stays at least
-    MIN_SHARED_PREFIX tokens and at least half of what the run shared before;
+    MIN_SHARED_PREFIX tokens and, from the third member on, at least half of
+    what the run shared before;
     every context keeps one token of its own, which predicts its continuations.
     """
     ordered = sorted(contexts, key=lambda c: c.ids)
@@ -373,7 +477,7 @@ def _prefix_groups(contexts: list[_Context]) -> list[tuple[tuple[int, ...], list
     for context in ordered:
         if members:
             joined = min(shared, _common_length(members[-1].ids, context.ids), len(context.ids) - 1)
-            if joined >= MIN_SHARED_PREFIX and 2 * joined >= shared:
+            if joined >= MIN_SHARED_PREFIX and (len(members) == 1 or 2 * joined >= shared):
                 members.append(context)
                 shared = joined
                 continue
