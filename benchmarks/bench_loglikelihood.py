@@ -7,8 +7,16 @@ one float32 model object, one after the other in this process. Reported per
 workload: wall time, tokens run (the harness: every pair's full sequence;
 assay: each prefix-tree node once, plus its sharing overhead), the speed-up
 (each measured twice, alternating, best kept: the machine is shared and its
-load varies), and the floor: the prefix tree's size (distinct tokens) times the model's
-FLOPs per token, divided by the matrix-multiply throughput measured here.
+load varies), and two floors, each a count of FLOPs divided by the fastest
+matrix-multiply throughput measured here:
+
+- weights: the prefix tree's size (distinct tokens) times the decoder layers'
+  matrix FLOPs per token (2 x their weights);
+- model: all the FLOPs the model cannot skip for that tree: the layers' matrices
+  on every distinct token, plus attention (each distinct token against itself
+  and every token before it: 4 x layers x heads x head size per key, as in
+  Kaplan et al. 2020's forward-pass count), plus the output layer on every
+  distinct position whose next-token distribution is scored.
 
 Workloads (SmolLM2-135M-Instruct by default): ARC-Challenge 25-shot, HellaSwag
 9-shot built from the 10 sample rows (10 shots would need 11 rows: the
@@ -65,6 +73,7 @@ def main() -> None:
     model.load()
     harness = HFLM(pretrained=model.model, tokenizer=model.tokenizer, batch_size=args.batch_size)
     flops_per_token = 2 * _layer_parameters(model.model)
+    attention_flops_per_key, output_flops = _attention_and_output_flops(model.model)
     print(f"torch threads {torch.get_num_threads()}; {flops_per_token / 1e9:.3f} GFLOP per token")
 
     workloads = [
@@ -78,7 +87,8 @@ def main() -> None:
     ]
     header = (
         f"{'workload':<32}{'req':>5}{'harness s':>11}{'assay s':>9}{'speed-up':>10}"
-        f"{'harness tok':>13}{'assay tok':>11}{'tree tok':>10}{'floor s':>9}{'assay/floor':>13}"
+        f"{'harness tok':>13}{'assay tok':>11}{'tree tok':>10}"
+        f"{'floor s: weights':>18}{'model':>7}{'assay/floor: weights':>22}{'model':>7}"
     )
     lines = [header, "-" * len(header)]
     warm = _requests([("arc_easy", 1, 1)], data)
@@ -98,12 +108,19 @@ def main() -> None:
         harness_seconds, assay_seconds, best = min(harness_times), min(assay_times), max(gflops)
         stats = model.last_loglikelihood_stats
         worst = max(abs(a[0] - b[0]) for a, b in zip(theirs, ours, strict=True))
-        floor = stats.tree_tokens * flops_per_token / (best * 1e9)
+        weights_flops = stats.tree_tokens * flops_per_token
+        model_flops = (
+            weights_flops
+            + stats.tree_attended * attention_flops_per_key
+            + stats.scored_positions * output_flops
+        )
+        floor, model_floor = weights_flops / (best * 1e9), model_flops / (best * 1e9)
         lines.append(
             f"{label:<32}{len(requests):>5}{harness_seconds:>11.1f}{assay_seconds:>9.1f}"
             f"{harness_seconds / assay_seconds:>9.1f}x{stats.pair_tokens:>13}"
-            f"{stats.computed_tokens:>11}{stats.tree_tokens:>10}{floor:>9.1f}"
-            f"{assay_seconds / floor:>12.2f}x"
+            f"{stats.computed_tokens:>11}{stats.tree_tokens:>10}"
+            f"{floor:>18.2f}{model_floor:>7.2f}"
+            f"{assay_seconds / floor:>21.2f}x{assay_seconds / model_floor:>6.2f}x"
         )
         print(
             lines[-1],
@@ -149,6 +166,17 @@ def _layer_parameters(model: Any) -> int:
         for m in model.get_decoder().layers.modules()
         if hasattr(m, "in_features") and hasattr(m, "out_features")
     )
+
+
+def _attention_and_output_flops(model: Any) -> tuple[int, int]:
+    """FLOPs of attention per (query, key) pair over all layers (scores and weighted sum,
+    every query head), and of the output layer per scored position."""
+    config = model.config
+    head_size = (
+        getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    )
+    per_key = 4 * config.num_hidden_layers * config.num_attention_heads * head_size
+    return per_key, 2 * config.hidden_size * config.vocab_size
 
 
 def _matmul_gflops(rows: int = 2048, inner: int = 576, outer: int = 1536, trials: int = 5) -> float:

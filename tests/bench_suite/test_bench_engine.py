@@ -124,3 +124,15 @@ def test_continuations_that_start_alike_share_their_tokens_and_last_tokens_are_n
         (2, [-1]),
         (3, [-1]),
     ]
+
+
+def test_the_least_work_counts_the_prefix_tree_its_attention_and_its_scored_positions() -> None:
+    from assay.models.loglikelihood import _count_requests
+
+    stats = EngineStats()
+    _count_requests([([1, 2, 3], [4, 5]), ([1, 2, 3], [4, 6]), ([1, 2, 9], [7])], stats)
+    # run sequences (1,2,3,4) twice and (1,2,9): tokens 1,2,3,4 then 9 at position 2
+    assert (stats.pair_tokens, stats.tree_tokens) == (11, 5)
+    assert stats.tree_attended == (1 + 2 + 3 + 4) + 3
+    # predicted from: the end of (1,2,3) and its 4 (shared by both answers), the end of (1,2,9)
+    assert stats.scored_positions == 3

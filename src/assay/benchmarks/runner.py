@@ -311,6 +311,7 @@ class _Bench:
                 {
                     "pair_tokens": engine.pair_tokens,
                     "tree_tokens": engine.tree_tokens,
+                    "scored_positions": engine.scored_positions,
                     "computed_tokens": engine.computed_tokens,
                     "padded_tokens": engine.padded_tokens,
                     "forwards": engine.forwards,

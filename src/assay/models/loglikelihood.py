@@ -55,6 +55,10 @@ class EngineStats:
         contexts: Distinct contexts.
         pair_tokens: Tokens per-pair scoring runs (each pair's full sequence, minus its last token).
         tree_tokens: Distinct tokens: the size of the prefix tree over all requests.
+        tree_attended: Keys the prefix tree's tokens attend to, summed (each token attends to
+            itself and everything before it): what its attention costs.
+        scored_positions: Distinct positions whose next-token distribution is needed: those
+            the output layer must run on.
         computed_tokens: Tokens actually run through the model, without padding.
         padded_tokens: Tokens run including padding.
         forwards: Forward passes.
@@ -64,6 +68,8 @@ class EngineStats:
     contexts: int = 0
     pair_tokens: int = 0
     tree_tokens: int = 0
+    tree_attended: int = 0
+    scored_positions: int = 0
     computed_tokens: int = 0
     padded_tokens: int = 0
     forwards: int = 0
@@ -394,20 +400,24 @@ class _TreeScorer:
                 cache,
                 key_positions=key_positions.to(self.device),
             )
-        places = [place for _, at in rows.gather for place in at]
-        if not places:
+        # Continuations that start alike are predicted from the same places: one output each.
+        distinct = list(dict.fromkeys(place for _, at in rows.gather for place in at))
+        if not distinct:
             return
-        index = torch.tensor(places, device=self.device)
+        index = torch.tensor(distinct, device=self.device)
         logits = self._logits(hidden[index[:, 0], index[:, 1]]).float()
-        tokens = torch.tensor([t for target, _ in rows.gather for t in target.tokens])
-        tokens = tokens.to(self.device)
         # log_softmax, not logits - logsumexp: the harness's arithmetic, which matches to 1e-5.
-        logprobs = torch.log_softmax(logits, -1).gather(-1, tokens[:, None])[:, 0].tolist()
-        hits = (logits.argmax(-1) == tokens).tolist()
+        logprobs = torch.log_softmax(logits, -1)
+        slot = {place: i for i, place in enumerate(distinct)}
+        picks = torch.tensor([slot[place] for _, at in rows.gather for place in at])
+        tokens = torch.tensor([t for target, _ in rows.gather for t in target.tokens])
+        picks, tokens = picks.to(self.device), tokens.to(self.device)
+        chosen = logprobs[picks, tokens].tolist()
+        hits = (logits.argmax(-1)[picks] == tokens).tolist()
         cursor = 0
         for target, at in rows.gather:
             span = slice(cursor, cursor + len(at))
-            results[target.request] = (sum(logprobs[span]), all(hits[span]))
+            results[target.request] = (sum(chosen[span]), all(hits[span]))
             cursor += len(at)
 
     def _forward(
@@ -511,14 +521,22 @@ def _common_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
 
 
 def _count_requests(pairs: list[tuple[list[int], list[int]]], stats: EngineStats) -> None:
-    """Pair tokens (what per-pair scoring runs) and the prefix tree's size (distinct tokens)."""
+    """Pair tokens (what per-pair scoring runs), and the prefix tree's size, attention and
+    scored positions: the least work any scorer must do."""
     sequences = sorted(tuple([*c, *x][:-1]) for c, x in pairs)
     stats.requests += len(pairs)
     stats.pair_tokens += sum(len(s) for s in sequences)
     previous: tuple[int, ...] = ()
     for sequence in sequences:
-        stats.tree_tokens += len(sequence) - _common_length(previous, sequence)
+        common, length = _common_length(previous, sequence), len(sequence)
+        stats.tree_tokens += length - common
+        stats.tree_attended += (length * (length + 1) - common * (common + 1)) // 2
         previous = sequence
+    predicting: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+    for context, continuation in pairs:
+        starts = predicting.setdefault(tuple(context), set())
+        starts.update(tuple(continuation[:i]) for i in range(len(continuation)))
+    stats.scored_positions += sum(len(starts) for starts in predicting.values())
 
 
 def _context_length(model: Any) -> int:
