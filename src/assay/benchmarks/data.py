@@ -65,8 +65,9 @@ class DataSource:
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             tried = ", ".join(str(p) for p in candidates)
+            dataset = " ".join(part for part in (spec.hub_path, spec.hub_name) if part)
             raise DataError(
-                f"{spec.hub_path} {spec.hub_name or ''} split '{spec.split}': no file at {tried}. "
+                f"{dataset} split '{spec.split}': no file at {tried}. "
                 "Put the split there as JSONL in the hub schema, or leave out --data-dir to read "
                 "it from the Hugging Face hub."
             )
