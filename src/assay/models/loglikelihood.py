@@ -352,10 +352,26 @@ class _TreeScorer:
             batch = [segment] if segment is not None else []
 
     def _packed_batches(self, segments: list[_Segment], shared: int) -> Iterator[_Rows]:
-        """Several contexts per row (first fit, longest first), rows as wide as the longest."""
+        """Several contexts per row, first fit, longest first; of row widths from the longest
+        context's to twice that, the one with the least padding."""
         ordered = sorted(segments, key=lambda s: -s.length)
+        longest = ordered[0].length
+        widths = sorted({longest + longest * step // 8 for step in range(9)})
+        packings = [(width, self._pack(ordered, width, shared)) for width in widths]
+        width, batches = min(packings, key=lambda p: sum(len(rows) for rows in p[1]) * p[0])
+        for rows in batches:
+            layout = _Rows(len(rows), width, shared)
+            for row, members in enumerate(rows):
+                column = 0
+                for member in members:
+                    layout.place(row, member, column, column + len(member.own))
+                    column += member.length
+            yield layout
+
+    def _pack(self, ordered: list[_Segment], width: int, shared: int) -> list[list[list[_Segment]]]:
+        """Batches of rows of segments, each row at most `width` tokens, within the budgets."""
+        batches: list[list[list[_Segment]]] = []
         while ordered:
-            width = ordered[0].length
             rows: list[list[_Segment]] = []
             free: list[int] = []
             rest: list[_Segment] = []
@@ -370,14 +386,9 @@ class _TreeScorer:
                     continue
                 rows[row].append(segment)
                 free[row] -= segment.length
-            layout = _Rows(len(rows), width, shared)
-            for row, members in enumerate(rows):
-                column = 0
-                for member in members:
-                    layout.place(row, member, column, column + len(member.own))
-                    column += member.length
-            yield layout
+            batches.append(rows)
             ordered = rest
+        return batches
 
     def _score(
         self,
