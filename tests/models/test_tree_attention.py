@@ -38,12 +38,9 @@ def qkv() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return query, key, value
 
 
-def test_the_causal_head_equals_the_masked_attention(
-    qkv: tuple[torch.Tensor, torch.Tensor, torch.Tensor], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    query, key, value = qkv
-    mask = tree_row_mask(2, 30, 40)
-    plain, _ = tree_attention.tree_attention(Attention(), query, key, value, mask, scaling=0.25)
+@pytest.fixture
+def sdpa_calls(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each SDPA call that tree_attention makes from now on asks for is_causal."""
     calls: list[bool] = []
     sdpa = tree_attention.sdpa_attention_forward
 
@@ -52,32 +49,35 @@ def test_the_causal_head_equals_the_masked_attention(
         return sdpa(*args, **kwargs)
 
     monkeypatch.setattr(tree_attention, "sdpa_attention_forward", spy)
+    return calls
+
+
+def test_the_causal_head_equals_the_masked_attention(
+    qkv: tuple[torch.Tensor, torch.Tensor, torch.Tensor], sdpa_calls: list[bool]
+) -> None:
+    query, key, value = qkv
+    mask = tree_row_mask(2, 30, 40)
+    plain, _ = tree_attention.tree_attention(Attention(), query, key, value, mask, scaling=0.25)
+    assert sdpa_calls == [False]  # without the hint: one masked call
+    sdpa_calls.clear()
     with causal_head(30):
         split, _ = tree_attention.tree_attention(Attention(), query, key, value, mask, scaling=0.25)
-    assert calls == [True, False]  # the head on the causal path, the tail under the mask
+    assert sdpa_calls == [True, False]  # the head on the causal path, the tail under the mask
     assert split.shape == plain.shape == (2, 40, 9, 16)
     torch.testing.assert_close(split, plain, atol=1e-5, rtol=1e-5)
 
 
 def test_sliding_window_layers_and_cached_prefixes_keep_the_mask(
-    qkv: tuple[torch.Tensor, torch.Tensor, torch.Tensor], monkeypatch: pytest.MonkeyPatch
+    qkv: tuple[torch.Tensor, torch.Tensor, torch.Tensor], sdpa_calls: list[bool]
 ) -> None:
     query, key, value = qkv
     mask = tree_row_mask(2, 30, 40)
-    calls: list[bool] = []
-    sdpa = tree_attention.sdpa_attention_forward
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        calls.append(bool(kwargs.get("is_causal")))
-        return sdpa(*args, **kwargs)
-
-    monkeypatch.setattr(tree_attention, "sdpa_attention_forward", spy)
     with causal_head(30):
         tree_attention.tree_attention(Attention(), query, key, value, mask, sliding_window=8)
         prefixed = torch.cat([key, key], dim=2)
         wide_mask = torch.cat([torch.zeros(2, 1, 40, 40), mask], dim=3)
         tree_attention.tree_attention(Attention(), query, prefixed, prefixed, wide_mask)
-    assert calls == [False, False]
+    assert sdpa_calls == [False, False]
 
 
 def test_only_sdpa_models_are_rerouted_and_are_restored_afterwards() -> None:
