@@ -179,7 +179,7 @@ class _Segment:
                     nodes.append((token, parent))
                 parent = index[token, parent]
                 predictors.append(parent)
-            targets.append(_Target(request, tokens, predictors[: len(tokens)]))
+            targets.append(_Target(request, tokens, predictors[: len(tokens)]))  # none if empty
         return cls(list(context.ids[shared:]), nodes, targets)
 
     @property
@@ -199,11 +199,6 @@ class _PrefixCache:
         self.keys: list[torch.Tensor | None] = [None] * layers
         self.values: list[torch.Tensor | None] = [None] * layers
         self.recording = True
-
-    @property
-    def length(self) -> int:
-        first = self.keys[0]
-        return 0 if first is None else int(first.shape[2])
 
     def update(
         self,
@@ -240,24 +235,23 @@ class _Rows:
 
     def place(self, row: int, segment: _Segment, own_at: int, nodes_at: int) -> None:
         """Put `segment` in `row`: its own tokens from column `own_at`, its trie from `nodes_at`."""
-        shared, keys = self.shared, self.shared
+        shared = self.shared  # key columns: the shared prefix's, then this row's
         n = len(segment.own)
         own = slice(own_at, own_at + n)
+        own_keys = slice(shared + own_at, shared + own_at + n)
         self.input_ids[row, own] = torch.tensor(segment.own)
         self.positions[row, own] = torch.arange(shared, shared + n)
-        self.allowed[row, own, keys + own_at : keys + own_at + n] = torch.ones(
-            n, n, dtype=torch.bool
-        ).tril()
+        self.allowed[row, own, own_keys] = torch.ones(n, n, dtype=torch.bool).tril()
         depth: list[int] = []
         for i, (token, parent) in enumerate(segment.nodes):
             column = nodes_at + i
             depth.append(1 + (depth[parent] if parent >= 0 else 0))
             self.input_ids[row, column] = token
             self.positions[row, column] = shared + n - 1 + depth[i]
-            self.allowed[row, column, keys + own_at : keys + own_at + n] = True
+            self.allowed[row, column, own_keys] = True
             ancestor = i
             while ancestor >= 0:
-                self.allowed[row, column, keys + nodes_at + ancestor] = True
+                self.allowed[row, column, shared + nodes_at + ancestor] = True
                 ancestor = segment.nodes[ancestor][1]
         last = own_at + n - 1
         for target in segment.targets:
@@ -293,7 +287,7 @@ class _TreeScorer:
         self.stats = stats
 
     def run(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, bool]]:
-        results: list[tuple[float, bool]] = [(0.0, True)] * len(pairs)
+        results: list[tuple[float, bool]] = [(0.0, True)] * len(pairs)  # an empty continuation
         contexts = _group_by_context(pairs)
         self.stats.contexts = len(contexts)
         with torch.inference_mode(), tree_attention_on(self.model):
