@@ -18,7 +18,7 @@ from assay.data.prompts import PromptConfig, build_prompts
 from assay.models.base import Generation, GenerationParams, ModelOptions
 from assay.models.registry import load_model
 from assay.run import ExampleResult, Run
-from assay.runner import cache_key
+from assay.runner import cache_key, generation_fields
 from assay.scoring import example_of, resolve_metrics, score_run
 from assay.store import Store, open_store
 from assay.store import tables as t
@@ -77,18 +77,7 @@ def retry_errors(
 
 
 def _updated(result: ExampleResult, generation: Generation) -> ExampleResult:
-    return replace(
-        result,
-        prediction=generation.text,
-        prompt_tokens=generation.prompt_tokens,
-        completion_tokens=generation.completion_tokens,
-        finish_reason=generation.finish_reason,
-        seconds=generation.seconds,
-        truncated_tokens=generation.truncated_tokens,
-        error=generation.error,
-        cached=False,
-        scores={},
-    )
+    return replace(result, **generation_fields(generation), cached=False, scores={})
 
 
 def _replace_results(store: Store, run_id: str, results: list[ExampleResult]) -> None:

@@ -214,13 +214,7 @@ class _Evaluation:
             input=example.input,
             reference=example.reference,
             prompt=self.rendered[index],
-            prediction=generation.text,
-            prompt_tokens=generation.prompt_tokens,
-            completion_tokens=generation.completion_tokens,
-            finish_reason=generation.finish_reason,
-            seconds=generation.seconds,
-            truncated_tokens=generation.truncated_tokens,
-            error=generation.error,
+            **generation_fields(generation),
             cached=cached,
             metadata=_metadata(example, self.dataset),
         )
@@ -352,3 +346,16 @@ def _with_overrides(
     if metrics is not None:
         top["metrics"] = tuple(metrics)
     return replace(options, **nested, **top)
+
+
+def generation_fields(generation: Generation) -> dict[str, Any]:
+    """What a generation sets on its ExampleResult (the runner's and --retry-errors')."""
+    return {
+        "prediction": generation.text,
+        "prompt_tokens": generation.prompt_tokens,
+        "completion_tokens": generation.completion_tokens,
+        "finish_reason": generation.finish_reason,
+        "seconds": generation.seconds,
+        "truncated_tokens": generation.truncated_tokens,
+        "error": generation.error,
+    }
