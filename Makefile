@@ -24,8 +24,8 @@ demo: setup
 		--metrics exact_match,f1,embedding
 
 check: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests perf
+	$(BIN)/ruff format --check src tests perf
 	$(BIN)/mypy
 
 test: check
@@ -34,7 +34,7 @@ test: check
 	$(BIN)/pytest -q
 
 bench: setup
-	$(PY) benchmarks/bench_generate.py
+	$(PY) perf/bench_generate.py
 
 clean:
 	rm -rf $(VENV) .assay .pytest_cache .mypy_cache .ruff_cache

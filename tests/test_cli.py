@@ -36,7 +36,7 @@ RUN_ID = re.compile(r"run ([0-9a-f]{12}) stored in")
 def assay_cli(
     *args: str | Path, cwd: Path, columns: int | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m assay.cli ARGS` in `cwd`, with no store from the environment.
+    """Run `python -m assay ARGS` in `cwd`, with no store from the environment.
 
     Without `columns` the output is not a terminal, so rich uses its default 80 columns.
     """
@@ -44,7 +44,7 @@ def assay_cli(
     if columns is not None:
         env["COLUMNS"] = str(columns)
     return subprocess.run(
-        [sys.executable, "-m", "assay.cli", *map(str, args)],
+        [sys.executable, "-m", "assay", *map(str, args)],
         cwd=cwd,
         env=env,
         capture_output=True,

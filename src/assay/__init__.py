@@ -11,12 +11,12 @@ The public API, for notebooks and scripts::
 __version__ = "0.1.0"
 
 from assay.data import Dataset, Example, Prompt, PromptConfig, load_dataset
-from assay.errors import AssayError
+from assay.evaluation import DataOptions, EvalOptions, evaluate
+from assay.exceptions import AssayError
 from assay.metrics import Score, ScoreInput, list_metrics, metric, register_metric
 from assay.models.base import Generation, GenerationParams, Model, ModelOptions
 from assay.models.registry import load_model
-from assay.run import ExampleResult, Run, RunInfo
-from assay.runner import DataOptions, EvalOptions, evaluate
+from assay.runs.records import ExampleResult, Run, RunInfo
 from assay.scoring import rescore
 from assay.store import Store, open_store
 

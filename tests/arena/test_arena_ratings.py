@@ -11,7 +11,7 @@ import pytest
 
 from assay.arena import Battle, compute_ratings, load_battles, read_battles_file, save_battles
 from assay.arena.ratings import PRIOR, SCALE
-from assay.errors import DataError
+from assay.exceptions import DataError
 from assay.store import open_store
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from assay.data import Dataset, Example, load_dataset
-from assay.errors import DataError
+from assay.exceptions import DataError
 
 ROWS: list[dict[str, Any]] = [
     {"question": "What is 2+2?", "answer": "4", "topic": "math"},

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assay.data import Example, Prompt, PromptConfig, build_prompts, load_template
-from assay.errors import PromptError
+from assay.exceptions import PromptError
 
 EXAMPLES = [
     Example("0", "What is assay?", "A toolkit.", {"question": "What is assay?", "topic": "cli"}),

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from assay.data.example import Example
-from assay.errors import MetricError
+from assay.exceptions import MetricError
 from assay.metrics import ScoreInput, get_metric
 from assay.metrics.embedding import bundled_model_path
 

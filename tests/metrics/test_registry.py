@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from assay.data.example import Example
-from assay.errors import MetricError
+from assay.exceptions import MetricError, NotFoundError
 from assay.metrics import (
     MetricFn,
     Score,
@@ -116,7 +116,7 @@ def test_malformed_names_are_refused() -> None:
 
 
 def test_unknown_metric_lists_registered_names() -> None:
-    with pytest.raises(MetricError) as caught:
+    with pytest.raises(NotFoundError) as caught:
         get_metric("exact_mtch")
     message = str(caught.value)
     assert "Unknown metric 'exact_mtch'" in message
@@ -166,7 +166,7 @@ def test_parse_metric_names() -> None:
 
 
 def test_parse_metric_names_rejects_unknown_and_empty() -> None:
-    with pytest.raises(MetricError, match=r"Unknown metric 'bleu'.*exact_match"):
+    with pytest.raises(NotFoundError, match=r"Unknown metric 'bleu'.*exact_match"):
         parse_metric_names("f1,bleu")
     with pytest.raises(MetricError, match="No metric names given"):
         parse_metric_names(" , ")

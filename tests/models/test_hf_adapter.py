@@ -9,7 +9,7 @@ import torch
 
 import assay
 from assay.data.prompts import Prompt
-from assay.errors import ModelError
+from assay.exceptions import ModelError
 from assay.models.base import GenerationParams, ModelOptions
 from assay.models.hf import HFModel
 from assay.models.packing import pack_linear_layers

@@ -17,7 +17,7 @@ import torch
 import assay
 from assay import GenerationParams, Prompt, PromptConfig
 from assay.data import build_prompts, load_dataset
-from assay.errors import ModelError
+from assay.exceptions import ModelError
 from assay.models.hf import HFModel
 
 ModelWithBatch = Callable[[int], HFModel]
@@ -72,7 +72,7 @@ def test_evaluate_end_to_end(smollm2: HFModel, tmp_path: Path) -> None:
         progress=False,
     )
     assert len(run.results) == 4
-    assert run.info.stats["generated"] == 4
+    assert run.info.stats.generated == 4
     assert run.info.model_details["dtype"] == "float32"
     assert list(run.summary().index) == ["exact_match", "f1"]
     for result in run.results:

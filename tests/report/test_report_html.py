@@ -13,7 +13,7 @@ from assay.arena import Battle, save_battles
 from assay.cli import app
 from assay.metrics.base import MetricSummary, Score
 from assay.review import Label, save_label
-from assay.run import ExampleResult, RunInfo
+from assay.runs.records import ExampleResult, RunInfo
 from assay.store import Store, open_store
 
 XSS = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
@@ -55,7 +55,7 @@ def _run(store: Store, run_id: str, name: str, right: set[int]) -> None:
     store.save_summary(
         run_id, {"exact_match": MetricSummary("exact_match", mean, mean / 2, 1.0, 4)}
     )
-    store.finish_run(run_id, seconds=2.0, stats={})
+    store.end_run(run_id, "complete", seconds=2.0)
 
 
 @pytest.fixture

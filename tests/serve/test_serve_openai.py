@@ -16,9 +16,9 @@ import pytest
 
 from assay import evaluate, load_model
 from assay.data.prompts import Prompt
+from assay.evaluation.retry import retry_errors
 from assay.models.base import GenerationParams, ModelOptions
 from assay.models.openai import OpenAIModel, parse_target
-from assay.retry import retry_errors
 from assay.serve import BackgroundServer
 from assay.store import open_store
 
@@ -126,7 +126,9 @@ def test_failures_are_recorded_per_example_and_the_run_completes(
     db = str(tmp_path / "a.db")
     model = _flaky_model(flaky_url, retries=1)  # too few tries for "fine" and "down"
     run = evaluate(model, data, store=db, progress=False)
-    assert run.info.status == "complete" and run.info.stats["errors"] == 3
+    assert run.info.status == "incomplete" and run.info.stats.failed == 3
+    assert run.info.message is not None and run.info.message.startswith("3 of 3 failed")
+    assert run.info.summary["exact_match"].n == 0  # nothing is scored that has no output
     by_id = {r.example_id: r for r in run.results}
     assert "HTTP 400" in (by_id["1"].error or "") and FlakyHandler.tries["forbidden"] == 1
     assert "failed after 2 tries" in (by_id["2"].error or "")
@@ -134,8 +136,9 @@ def test_failures_are_recorded_per_example_and_the_run_completes(
     run = retry_errors(run.info.id, store=db)
     by_id = {r.example_id: r for r in run.results}
     assert by_id["0"].prediction == "echo fine" and by_id["0"].finish_reason == "stop"
-    assert by_id["1"].finish_reason == "error" and run.info.stats["errors"] == 2
-    assert run.info.summary["exact_match"].n == 3
+    assert by_id["1"].finish_reason == "error" and run.info.stats.failed == 2
+    assert run.info.status == "incomplete"
+    assert run.info.summary["exact_match"].n == 1  # only the example with an answer
 
 
 @pytest.mark.slow
@@ -162,11 +165,11 @@ def test_openai_backend_against_assay_serve_end_to_end(tmp_path: Path) -> None:
         db = str(tmp_path / "a.db")
         spec = f"openai:smol@{server.base_url}"
         run = evaluate(spec, FILES / "qa_tiny.jsonl", store=db, max_new_tokens=8, progress=False)
-        assert run.info.stats["errors"] == 0 and len(run.results) == 4
+        assert run.info.stats.failed == 0 and len(run.results) == 4
         assert all(r.completion_tokens > 0 and r.prediction for r in run.results)
         assert max(server.app.state.batcher.batches) > 1  # concurrent requests batched
         again = evaluate(spec, FILES / "qa_tiny.jsonl", store=db, max_new_tokens=8, progress=False)
-        assert again.info.stats["cached"] == 4  # the same cache as every backend
+        assert again.info.stats.cached == 4  # the same cache as every backend
 
     with open_store(db) as store:
         assert store.get_run_info(run.info.id).model_details["backend"] == "openai"

@@ -1,4 +1,5 @@
-"""Records and an SQLite store in tmp_path, shared by the store tests."""
+"""Records, and a store on each backend (SQLite in tmp_path, a fresh PostgreSQL database),
+shared by the store tests."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.postgres import fresh_database
 
+from assay.data.prompts import PromptConfig
 from assay.metrics.base import Score
-from assay.run import ExampleResult, RunInfo
+from assay.models.base import GenerationParams
+from assay.runs.records import EvalConfig, ExampleResult, RunInfo
 from assay.store import Store, open_store
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)
@@ -23,15 +27,17 @@ def _make_info(run_id: str = "a1b2c3d4e5f6", *, minutes: int = 0, **changes: Any
         "name": f"tiny on qa ({run_id})",
         "kind": "eval",
         "status": "running",
-        "run_key": "key-1",
+        "run_key": f"key-{run_id}",
         "model_spec": "smollm2-135m-instruct",
         "model_fingerprint": "mfp",
         "dataset_name": "qa.jsonl",
         "dataset_fingerprint": "dfp",
         "n_examples": 4,
         "model_details": {"dtype": "float32"},
-        "prompt_config": {"format": "chat", "template": "{input}", "system": None},
-        "generation_params": {"max_new_tokens": 16, "temperature": 0.0, "stop": ["\n"]},
+        "config": EvalConfig(
+            prompt=PromptConfig("chat", "{input}", None),
+            generation=GenerationParams(max_new_tokens=16, stop=("\n",)),
+        ),
         "metrics": ["exact_match"],
         "assay_version": "0.1.0",
         "created_at": T0 + timedelta(minutes=minutes),
@@ -85,6 +91,24 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
+def sqlite_store(db_path: Path) -> Iterator[Store]:
     with open_store(str(db_path)) as opened:
         yield opened
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A postgresql:// URL of an empty database, dropped after the test."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Store]:
+    """A store on each backend in turn: every store test runs on both."""
+    if request.param == "sqlite":
+        with open_store(str(db_path)) as opened:
+            yield opened
+    else:
+        with fresh_database() as url, open_store(url) as opened:
+            yield opened

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assay.errors import StoreError
+from assay.exceptions import StoreError
 from assay.metrics.base import MetricSummary, Score
-from assay.run import ExampleResult, Run, RunInfo, new_run_id
+from assay.runs.records import ExampleResult, Run, RunInfo, new_run_id
 
 MakeInfo = Callable[..., RunInfo]
 MakeResult = Callable[..., ExampleResult]
@@ -50,14 +50,20 @@ def test_summary(run: Run) -> None:
     frame = run.summary()
     assert frame.index.name == "metric"
     assert list(frame.index) == ["exact_match", "judge"]
-    assert list(frame.columns) == ["mean", "ci_low", "ci_high", "n"]
-    assert frame.loc["judge"].to_dict() == {"mean": 0.6, "ci_low": 0.4, "ci_high": 0.8, "n": 2}
+    assert list(frame.columns) == ["mean", "ci_low", "ci_high", "n", "unscored"]
+    assert frame.loc["judge"].to_dict() == {
+        "mean": 0.6,
+        "ci_low": 0.4,
+        "ci_high": 0.8,
+        "n": 2,
+        "unscored": 0,
+    }
     assert frame["n"].dtype == "int64"
 
 
 def test_summary_of_an_unscored_run(make_info: MakeInfo) -> None:
     frame = Run(info=make_info(), results=[]).summary()
-    assert frame.empty and list(frame.columns) == ["mean", "ci_low", "ci_high", "n"]
+    assert frame.empty and list(frame.columns) == ["mean", "ci_low", "ci_high", "n", "unscored"]
 
 
 def test_to_pandas_columns_and_order(run: Run) -> None:

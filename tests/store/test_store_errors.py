@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assay.errors import StoreError
-from assay.run import RunInfo
+from assay.exceptions import StoreError
+from assay.runs.records import RunInfo
 from assay.store import DEFAULT_URL, Store, open_store, resolve_url
 
 MakeInfo = Callable[..., RunInfo]
@@ -51,13 +51,13 @@ def test_env_var_names_the_store(
         assert [r.id for r in store.list_runs()] == ["a1b2c3d4e5f6"]
 
 
-def test_sqlite_uses_wal(store: Store, db_path: Path) -> None:
+def test_sqlite_uses_wal(sqlite_store: Store, db_path: Path) -> None:
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 @pytest.fixture
-def locked(db_path: Path, store: Store) -> Iterator[None]:
+def locked(db_path: Path, sqlite_store: Store) -> Iterator[None]:
     """Another process holds the store's write lock."""
     other = sqlite3.connect(db_path, timeout=0.1, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")

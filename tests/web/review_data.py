@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from assay.metrics.base import MetricSummary, Score
-from assay.run import ExampleResult, RunInfo
+from assay.runs.records import ExampleResult, RunInfo
 from assay.store import Store
 
 XSS = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
@@ -51,4 +51,4 @@ def write_run(store: Store, run_id: str, name: str, n: int, *, good: bool) -> No
     store.add_results(run_id, results)
     mean = sum(r.scores["exact_match"].value for r in results) / n
     store.save_summary(run_id, {"exact_match": MetricSummary("exact_match", mean, 0.0, 1.0, n)})
-    store.finish_run(run_id, seconds=1.0, stats={})
+    store.end_run(run_id, "complete", seconds=1.0)

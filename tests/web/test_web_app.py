@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.review_data import RUN_A, RUN_B, XSS
 
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 from assay.review import load_labels
 from assay.store import Store
 from assay.web import check_bind, create_app

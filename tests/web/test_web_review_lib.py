@@ -9,7 +9,7 @@ import pytest
 from tests.web.review_data import RUN_A, RUN_B
 
 from assay.arena import load_battles
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 from assay.review import (
     ExampleFilter,
     Label,
@@ -131,8 +131,8 @@ def test_preferences_for_dpo(store: Store) -> None:
 
 def test_error_analysis_categories_filter_and_count(store: Store) -> None:
     """Categories from `assay errors` filter the review list beside reviewers' own tags."""
-    from assay.analysis.records import ExampleError
-    from assay.analysis.storage import save_errors
+    from assay.error_analysis.records import ExampleError
+    from assay.error_analysis.storage import save_errors
     from assay.review.queries import category_counts
 
     save_errors(store, RUN_A, [ExampleError("ex1", "verbose", "medium", "3.2x", "detector")])

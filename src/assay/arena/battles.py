@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select
 
 from assay.arena.tables import battles as battles_table
-from assay.errors import DataError
+from assay.exceptions import DataError
 
 if TYPE_CHECKING:
     from assay.store import Store

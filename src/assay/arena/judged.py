@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assay.arena.battles import Battle, Winner, save_battles
-from assay.errors import AssayError
+from assay.exceptions import AssayError, OptionError
 from assay.judge import Judge, PairItem
-from assay.run import Run
+from assay.runs.records import Run
+from assay.runs.verdicts import refuse_unfinished
 
 if TYPE_CHECKING:
     from assay.store import Store
@@ -44,25 +45,39 @@ class ArenaReport:
     judge: str
 
     @property
+    def readable(self) -> int:
+        """Pairs with a verdict in both orders."""
+        return self.pairs_judged - self.unparsable
+
+    @property
     def consistency(self) -> float:
-        """Position-consistency rate over the pairs with a readable verdict."""
-        readable = self.pairs_judged - self.unparsable
-        return self.consistent / readable if readable else float("nan")
+        """Position-consistency rate over the pairs with a readable verdict (NaN: none)."""
+        return self.consistent / self.readable if self.readable else float("nan")
 
     @property
     def reliable(self) -> bool:
-        return self.consistency >= RELIABLE_CONSISTENCY
+        """Readable verdicts that mostly survive swapping the answers' places."""
+        return self.readable > 0 and self.consistency >= RELIABLE_CONSISTENCY
 
 
-def judge_runs(store: Store, run_ids: Sequence[str], judge: Judge) -> ArenaReport:
+def judge_runs(
+    store: Store, run_ids: Sequence[str], judge: Judge, *, allow_incomplete: bool = False
+) -> ArenaReport:
     """Judge battles between every pair of runs on their shared examples, and store them.
 
+    Examples that failed in either run (no output) are never judged; runs that are
+    not complete are refused unless ``allow_incomplete``.
+
     Raises:
-        AssayError: Fewer than two runs, or two runs that share no example.
+        OptionError: Fewer than two runs, or a run that is not complete.
+        AssayError: Two runs that share no example.
     """
     if len(run_ids) < 2:
-        raise AssayError("the arena needs at least two runs")
+        raise OptionError("runs", "must name at least two runs")
     runs = [store.load_run(run_id) for run_id in run_ids]
+    if not allow_incomplete:
+        for run in runs:
+            refuse_unfinished(run)
     names = model_names(runs)
     battles: list[Battle] = []
     counts: Counter[str] = Counter()
@@ -120,13 +135,13 @@ def shared_items(run_x: Run, run_y: Run) -> list[PairItem]:
     Raises:
         AssayError: The runs share no example.
     """
-    answers_y = {r.example_id: r for r in run_y.results if r.finish_reason != "error"}
+    answers_y = {r.example_id: r for r in run_y.results if not r.failed}
     items = [
         PairItem(
             r.input, r.reference, r.prediction, answers_y[r.example_id].prediction, r.example_id
         )
         for r in run_x.results
-        if r.finish_reason != "error" and r.example_id in answers_y
+        if not r.failed and r.example_id in answers_y
     ]
     if not items:
         raise AssayError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assay.arena.ratings import Ratings
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 
 
 def plot_ratings(ratings: Ratings, path: str | Path) -> Path:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from assay.arena.battles import Battle
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 
 SCALE = 400.0
 BASE = 10.0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assay.data.example import Example
-from assay.errors import DataError
+from assay.exceptions import DataError
 
 INPUT_CANDIDATES = ("question", "prompt", "input", "instruction")
 """Columns tried, in order, when no input field is named."""

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from assay.data.example import Dataset, Example
 from assay.data.fields import RawRow, column_names, resolve_fields, to_examples
-from assay.errors import DataError
+from assay.exceptions import DataError
 
 if TYPE_CHECKING:
     import pandas
@@ -95,11 +95,22 @@ def load_dataset(
     )
     examples = to_examples(name, rows, fields)
     return Dataset(
-        name=name,
+        name=_where(source, name),
         examples=_select(examples, limit=limit, sample=sample, seed=seed),
         input_field=fields.input,
         reference_field=fields.reference,
     )
+
+
+def _where(source: object, name: str) -> str:
+    """The data set's name as a run records it: a local file or folder by its absolute
+    path (two files called test.jsonl stay apart), anything else as given."""
+    if isinstance(source, (str, Path)):
+        path = Path(source).expanduser()
+        given = str(source)
+        if path.exists() and name.startswith(given):
+            return str(path.resolve()) + name[len(given) :]  # keeps a "[split]" suffix
+    return name
 
 
 def read_rows(source: str | Path | pandas.DataFrame, split: str | None) -> tuple[str, list[RawRow]]:

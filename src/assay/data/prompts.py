@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from assay.data.example import Example
-from assay.errors import PromptError
+from assay.exceptions import PromptError
 
 PromptFormat = Literal["auto", "chat", "raw"]
 

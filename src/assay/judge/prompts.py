@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from assay.errors import MetricError
+from assay.exceptions import MetricError
 
 PROMPT_VERSION = "judge-v1"
 """Changes whenever the wording below changes; part of every judge's identity."""

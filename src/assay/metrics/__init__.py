@@ -10,21 +10,24 @@ from __future__ import annotations
 
 # Importing the built-in metric modules registers them.
 from assay.metrics import contains, embedding, exact_match, f1, judge, length  # noqa: F401
-from assay.metrics.aggregate import summarize
 from assay.metrics.base import MetricFn, MetricSummary, Score, ScoreInput
+from assay.metrics.intervals import summarize
 from assay.metrics.registry import (
     MetricInfo,
+    MetricSpec,
     get_metric,
     list_metrics,
     metric,
     metric_info,
     parse_metric_names,
     register_metric,
+    resolve_metrics,
 )
 
 __all__ = [
     "MetricFn",
     "MetricInfo",
+    "MetricSpec",
     "MetricSummary",
     "Score",
     "ScoreInput",
@@ -34,5 +37,6 @@ __all__ = [
     "metric_info",
     "parse_metric_names",
     "register_metric",
+    "resolve_metrics",
     "summarize",
 ]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assay.data.example import Example
-from assay.errors import MetricError
+from assay.exceptions import MetricError
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,23 @@ class Score:
 
 @dataclass(frozen=True)
 class MetricSummary:
-    """A metric's aggregate over a run: the mean and its 95% bootstrap interval."""
+    """A metric's aggregate over a run: the mean and its 95% interval.
+
+    Attributes:
+        metric: The metric's name.
+        mean: The mean over the examples scored.
+        ci_low / ci_high: The 95% interval of the mean (see metrics/intervals.py for the rule).
+        n: Examples scored: the mean is over these.
+        unscored: Examples with an output that the metric could not score (an unparsable
+            judge reply, say): left out of the mean, and always shown beside n.
+    """
 
     metric: str
     mean: float
     ci_low: float
     ci_high: float
     n: int
+    unscored: int = 0
 
 
 MetricFn = Callable[[Sequence[ScoreInput]], list[Score]]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assay.errors import MetricError
+from assay.exceptions import MetricError
 from assay.metrics.base import MetricFn, Score, ScoreInput, require_reference
 from assay.metrics.registry import register_metric
 

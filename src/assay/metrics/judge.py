@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assay.errors import MetricError
+from assay.exceptions import MetricError
 from assay.metrics.base import MetricFn, Score, ScoreInput
 from assay.metrics.registry import register_metric
 
 JUDGE_MODES = ("score", "pass_fail")
 
 
-@register_metric("judge")
+@register_metric("judge", threshold=6.0)
 def judge(
     judge: str = "smollm2-135m-instruct",
     rubric: str | None = None,

@@ -3,7 +3,7 @@
 Two decorators feed it. :func:`register_metric` takes a factory (keyword options
 in, a batch-scoring :data:`MetricFn` out); :func:`metric` takes a plain
 per-example function for the common case of a user's own check. Lookups of
-unknown names or bad options raise :class:`~assay.errors.MetricError` with the
+unknown names or bad options raise :class:`~assay.exceptions.MetricError` with the
 names or options that would have worked.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from assay.data.example import Example
-from assay.errors import MetricError, did_you_mean
+from assay.exceptions import AssayError, MetricError, NotFoundError, did_you_mean
 from assay.metrics.base import MetricFactory, MetricFn, Score, ScoreInput
 
 FactoryT = TypeVar("FactoryT", bound=MetricFactory)
@@ -32,12 +32,32 @@ class MetricInfo:
         higher_is_better: Whether a larger value means a better prediction.
         pass_fail: Whether every value is 1.0 (pass) or 0.0 (fail), so the mean is a rate.
         description: The first line of the factory's or function's docstring.
+        threshold: Below it an answer counts as wrong (None: 1 for pass/fail metrics,
+            0.5 otherwise; see runs/verdicts.py).
     """
 
     name: str
     higher_is_better: bool
     pass_fail: bool
     description: str
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric asked for by name, with its options (the keyword arguments of its factory).
+
+    Attributes:
+        name: The registered name.
+        options: Keyword options, e.g. ``{"ignore_case": True}``; checked when resolved.
+    """
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, value: str | MetricSpec) -> MetricSpec:
+        return value if isinstance(value, MetricSpec) else cls(value)
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,7 @@ def register_metric(
     *,
     higher_is_better: bool = True,
     pass_fail: bool = False,
+    threshold: float | None = None,
     replace: bool = False,
 ) -> Callable[[FactoryT], FactoryT]:
     """Register a metric factory under a name; the factory is returned unchanged.
@@ -62,6 +83,7 @@ def register_metric(
         name: The metric's name, as given on the command line (no commas or spaces).
         higher_is_better: Whether a larger value means a better prediction.
         pass_fail: Whether the metric only ever returns 1.0 or 0.0.
+        threshold: Below it an answer counts as wrong (default: 1 for pass/fail, else 0.5).
         replace: Allow replacing a metric already registered under this name.
 
     Raises:
@@ -74,7 +96,7 @@ def register_metric(
             raise ValueError(
                 f"A metric named '{name}' is already registered; pass replace=True to replace it."
             )
-        info = MetricInfo(name, higher_is_better, pass_fail, _first_doc_line(factory))
+        info = MetricInfo(name, higher_is_better, pass_fail, _first_doc_line(factory), threshold)
         _REGISTRY[name] = _Entry(info, factory)
         return factory
 
@@ -86,6 +108,7 @@ def metric(
     *,
     higher_is_better: bool = True,
     pass_fail: bool = False,
+    threshold: float | None = None,
     replace: bool = False,
 ) -> Callable[[PerExampleT], PerExampleT]:
     """Register a plain per-example function as a metric; the function is returned unchanged.
@@ -99,6 +122,7 @@ def metric(
         name: The metric's name, as given on the command line (no commas or spaces).
         higher_is_better: Whether a larger value means a better prediction.
         pass_fail: Whether the function only ever returns pass (1.0 / True) or fail.
+        threshold: Below it an answer counts as wrong (default: 1 for pass/fail, else 0.5).
         replace: Allow replacing a metric already registered under this name.
 
     Raises:
@@ -112,18 +136,32 @@ def metric(
         def factory() -> MetricFn:
             def score(items: Sequence[ScoreInput]) -> list[Score]:
                 return [
-                    _to_score(name, _call(fn, item, wants_example), item.example) for item in items
+                    _to_score(name, _call(name, fn, item, wants_example), item.example)
+                    for item in items
                 ]
 
             return score
 
         factory.__doc__ = fn.__doc__
         register_metric(
-            name, higher_is_better=higher_is_better, pass_fail=pass_fail, replace=replace
+            name,
+            higher_is_better=higher_is_better,
+            pass_fail=pass_fail,
+            threshold=threshold,
+            replace=replace,
         )(factory)
         return fn
 
     return decorate
+
+
+def resolve_metrics(specs: Sequence[str | MetricSpec]) -> dict[str, MetricFn]:
+    """Every metric by name, configured with its options.
+
+    Fails on an unknown name or option before any work is done.
+    """
+    resolved = [MetricSpec.of(spec) for spec in specs]
+    return {spec.name: get_metric(spec.name, **spec.options) for spec in resolved}
 
 
 def get_metric(name: str, **options: object) -> MetricFn:
@@ -132,8 +170,8 @@ def get_metric(name: str, **options: object) -> MetricFn:
     The returned function checks that the metric gives back one score per input.
 
     Raises:
-        MetricError: The name is not registered (the message lists those that
-            are), or the options do not fit the metric (it lists those accepted).
+        NotFoundError: The name is not registered (the message lists those that are).
+        MetricError: The options do not fit the metric (it lists those accepted).
     """
     entry = _entry(name)
     signature = inspect.signature(entry.factory)
@@ -152,7 +190,8 @@ def parse_metric_names(text: str) -> list[str]:
     Names are stripped, empty entries dropped and repeats removed (first one kept).
 
     Raises:
-        MetricError: The list is empty or names an unregistered metric.
+        MetricError: The list is empty.
+        NotFoundError: It names an unregistered metric.
     """
     names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     if not names:
@@ -171,7 +210,7 @@ def metric_info(name: str) -> MetricInfo:
     """What the registry knows about one metric.
 
     Raises:
-        MetricError: The name is not registered.
+        NotFoundError: The name is not registered.
     """
     return _entry(name).info
 
@@ -180,7 +219,7 @@ def _entry(name: str) -> _Entry:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise MetricError(
+        raise NotFoundError(
             f"Unknown metric '{name}'.{did_you_mean(name, _REGISTRY)} "
             f"Registered metrics: {_registered()}."
         ) from None
@@ -234,10 +273,18 @@ def _wants_example(fn: Callable[..., object]) -> bool:
     return len(positional) == 3
 
 
-def _call(fn: Callable[..., object], item: ScoreInput, wants_example: bool) -> object:
-    if wants_example:
-        return fn(item.prediction, item.reference, item.example)
-    return fn(item.prediction, item.reference)
+def _call(name: str, fn: Callable[..., object], item: ScoreInput, wants_example: bool) -> object:
+    """The function's value for one example; what it raises names the metric and example."""
+    try:
+        if wants_example:
+            return fn(item.prediction, item.reference, item.example)
+        return fn(item.prediction, item.reference)
+    except AssayError:
+        raise
+    except Exception as exc:
+        raise MetricError(
+            f"metric '{name}' failed on example '{item.example.id}': {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _to_score(name: str, value: object, example: Example) -> Score:
@@ -252,8 +299,16 @@ def _to_score(name: str, value: object, example: Example) -> Score:
 
 
 def _checked(name: str, fn: MetricFn) -> MetricFn:
+    """The metric, made to say who failed: an exception names the metric, and a wrong
+    number of scores is an error rather than a silent misalignment."""
+
     def score(items: Sequence[ScoreInput]) -> list[Score]:
-        scores = fn(items)
+        try:
+            scores = fn(items)
+        except AssayError:
+            raise
+        except Exception as exc:
+            raise MetricError(f"metric '{name}' failed: {type(exc).__name__}: {exc}") from exc
         if len(scores) != len(items):
             raise MetricError(
                 f"Metric '{name}' returned {len(scores)} scores for {len(items)} predictions."

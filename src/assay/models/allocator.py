@@ -4,7 +4,7 @@ Why: every layer of a forward pass allocates activations of several megabytes
 and frees them a moment later. glibc serves blocks that large with a fresh
 ``mmap`` and returns them with ``munmap``, so each one is faulted in, and zeroed
 by the kernel, page by page, again and again: on the bundled model that was
-about a fifth of the time of a 25-shot ARC pass (benchmarks/bench_loglikelihood.py).
+about a fifth of the time of a 25-shot ARC pass (perf/bench_loglikelihood.py).
 Raising the mmap threshold and the trim threshold lets freed blocks be reused
 from the heap instead. This is the allocator tuning PyTorch's CPU performance
 guide recommends (there through jemalloc or tcmalloc); the cost is that the

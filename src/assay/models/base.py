@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from assay.data.prompts import Prompt
+from assay.exceptions import OptionError, at_least
 
 FinishReason = Literal["stop", "length", "error"]
 
@@ -31,6 +33,15 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     seed: int = 0
     truncate: bool = True
+
+    def __post_init__(self) -> None:
+        at_least("max_new_tokens", self.max_new_tokens, 1)
+        if not math.isfinite(self.temperature) or self.temperature < 0:
+            raise OptionError("temperature", f"must be 0 (greedy) or more, got {self.temperature}")
+        if not math.isfinite(self.top_p) or not 0 < self.top_p <= 1:
+            raise OptionError("top_p", f"must be above 0 and at most 1, got {self.top_p}")
+        if any(not s for s in self.stop):
+            raise OptionError("stop", "must not be an empty string")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -81,9 +92,44 @@ class ModelOptions:
     device: str = "auto"
     pack_weights: bool = True
 
+    def __post_init__(self) -> None:
+        at_least("batch_size", self.batch_size, 1)
+
 
 ResultCallback = Callable[[int, Generation], None]
 """Called with (index into the prompts, generation) as soon as one example is done."""
+
+LoglikelihoodCallback = Callable[[int, float, bool], None]
+"""Called with (index into the requests, log-probability, is greedy) as soon as one is scored."""
+
+
+@dataclass
+class LoglikelihoodStats:
+    """What a log-likelihood pass did: tokens requested (as the harness would run them) and tokens run.
+
+    Attributes:
+        requests: (context, continuation) pairs scored.
+        contexts: Distinct contexts.
+        pair_tokens: Tokens per-pair scoring runs (each pair's full sequence, minus its last token).
+        tree_tokens: Distinct tokens: the size of the prefix tree over all requests.
+        tree_attended: Keys the prefix tree's tokens attend to, summed (each token attends to
+            itself and everything before it): what its attention costs.
+        scored_positions: Distinct positions whose next-token distribution is needed: those
+            the output layer must run on.
+        computed_tokens: Tokens actually run through the model, without padding.
+        padded_tokens: Tokens run including padding.
+        forwards: Forward passes.
+    """
+
+    requests: int = 0
+    contexts: int = 0
+    pair_tokens: int = 0
+    tree_tokens: int = 0
+    tree_attended: int = 0
+    scored_positions: int = 0
+    computed_tokens: int = 0
+    padded_tokens: int = 0
+    forwards: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,6 +179,16 @@ class Model(Protocol):
         """Generate for every prompt; call on_result as each one finishes."""
         ...
 
-    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
-        """Log-probability of each continuation given its context, and whether it is greedy."""
+    def loglikelihood(
+        self,
+        requests: Sequence[tuple[str, str]],
+        *,
+        on_result: LoglikelihoodCallback | None = None,
+        stats: LoglikelihoodStats | None = None,
+    ) -> list[tuple[float, bool]]:
+        """Log-probability of each continuation given its context, and whether it is greedy.
+
+        Calls on_result as each request is scored, and counts the work in ``stats``
+        (a record the caller passes and reads, also while the pass runs).
+        """
         ...

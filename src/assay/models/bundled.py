@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from assay.errors import ModelError, missing_package
+from assay.exceptions import MissingDependencyError, ModelError
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class BundledModel:
         try:
             return self.locate()
         except ModuleNotFoundError as error:
-            raise missing_package(
+            raise MissingDependencyError(
                 self.package, f"The model '{self.alias}'", no_deps=self.no_deps
             ) from error
 

@@ -19,10 +19,18 @@ from typing import Any
 import torch
 
 from assay.data.prompts import Prompt
-from assay.errors import ModelError, missing_package
+from assay.exceptions import MissingDependencyError, ModelError
 from assay.models.allocator import keep_freed_memory
-from assay.models.base import Generation, GenerationParams, ModelInfo, ModelOptions, ResultCallback
-from assay.models.engine import (
+from assay.models.base import (
+    Generation,
+    GenerationParams,
+    LoglikelihoodCallback,
+    LoglikelihoodStats,
+    ModelInfo,
+    ModelOptions,
+    ResultCallback,
+)
+from assay.models.continuous_batching import (
     ContinuousBatcher,
     Sampling,
     SequenceOutput,
@@ -30,7 +38,7 @@ from assay.models.engine import (
     engine_supports,
 )
 from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
-from assay.models.loglikelihood import EngineStats, score_continuations
+from assay.models.loglikelihood import score_continuations
 from assay.models.packing import KERNELS, can_pack, pack_linear_layers
 
 END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
@@ -178,15 +186,21 @@ class HFModel:
             self._generate_padded(fitted, stop, params, done)
         return [r for r in results if r is not None]
 
-    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+    def loglikelihood(
+        self,
+        requests: Sequence[tuple[str, str]],
+        *,
+        on_result: LoglikelihoodCallback | None = None,
+        stats: LoglikelihoodStats | None = None,
+    ) -> list[tuple[float, bool]]:
         """Shared contexts and prefixes are computed once; see assay.models.loglikelihood."""
-        self.last_loglikelihood_stats = EngineStats()
         return score_continuations(
             self.model,
             self.tokenizer,
             requests,
             batch_size=self.options.batch_size,
-            stats=self.last_loglikelihood_stats,
+            stats=stats,
+            on_result=on_result,
         )
 
     def _fit_to_context(
@@ -372,7 +386,7 @@ class HFModel:
         try:
             from peft import PeftModel
         except ModuleNotFoundError as error:
-            raise missing_package("peft", "--adapter") from error
+            raise MissingDependencyError("peft", "the adapter option") from error
         if not (adapter / "adapter_config.json").exists():
             raise ModelError(f"--adapter {adapter}: no adapter_config.json in that folder")
         return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()

@@ -33,7 +33,8 @@ from typing import Any
 
 import torch
 
-from assay.models.engine import SUPPORTED_MODEL_TYPES, cache_argument
+from assay.models.base import LoglikelihoodCallback, LoglikelihoodStats
+from assay.models.continuous_batching import SUPPORTED_MODEL_TYPES, cache_argument
 from assay.models.tree_attention import causal_head, tree_attention_on
 
 MIN_SHARED_PREFIX = 32
@@ -44,35 +45,6 @@ ATTENTION_BUDGET = 2**27
 """Most attention scores (rows x heads x queries x keys) in one forward pass (512 MB in float32)."""
 PREFIX_CHUNK = 2048
 """A long shared prefix is run in chunks of this many tokens."""
-
-
-@dataclass
-class EngineStats:
-    """What the engine did: tokens requested (as the harness would run them) and tokens run.
-
-    Attributes:
-        requests: (context, continuation) pairs scored.
-        contexts: Distinct contexts.
-        pair_tokens: Tokens per-pair scoring runs (each pair's full sequence, minus its last token).
-        tree_tokens: Distinct tokens: the size of the prefix tree over all requests.
-        tree_attended: Keys the prefix tree's tokens attend to, summed (each token attends to
-            itself and everything before it): what its attention costs.
-        scored_positions: Distinct positions whose next-token distribution is needed: those
-            the output layer must run on.
-        computed_tokens: Tokens actually run through the model, without padding.
-        padded_tokens: Tokens run including padding.
-        forwards: Forward passes.
-    """
-
-    requests: int = 0
-    contexts: int = 0
-    pair_tokens: int = 0
-    tree_tokens: int = 0
-    tree_attended: int = 0
-    scored_positions: int = 0
-    computed_tokens: int = 0
-    padded_tokens: int = 0
-    forwards: int = 0
 
 
 def split_request(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -108,7 +80,8 @@ def score_continuations(
     requests: Sequence[tuple[str, str]],
     *,
     batch_size: int,
-    stats: EngineStats | None = None,
+    stats: LoglikelihoodStats | None = None,
+    on_result: LoglikelihoodCallback | None = None,
 ) -> list[tuple[float, bool]]:
     """Summed log-probability of each continuation and whether greedy decoding would produce it.
 
@@ -118,14 +91,35 @@ def score_continuations(
         requests: (context, continuation) pairs.
         batch_size: Most contexts in one forward pass.
         stats: Filled with token counts when given.
+        on_result: Called with (request index, log-probability, is greedy) as each
+            request's batch finishes, so callers can store results as they come.
     """
-    stats = stats if stats is not None else EngineStats()
+    stats = stats if stats is not None else LoglikelihoodStats()
     pairs = [split_request(tokenizer, c, x) for c, x in requests]
     pairs = [_fit(ctx, cont, _context_length(model)) for ctx, cont in pairs]
     _count_requests(pairs, stats)
+    results = _Results(len(pairs), on_result)
+    for index, (_, continuation) in enumerate(pairs):
+        if not continuation:  # nothing to score: probability 1, and greedy
+            results[index] = (0.0, True)
     if not fast_path_supported(model):
-        return _score_pairs_tokens(model, pairs, batch_size=batch_size, stats=stats)
-    return _TreeScorer(model, batch_size, stats).run(pairs)
+        _score_pairs_tokens(model, pairs, results, batch_size=batch_size, stats=stats)
+    else:
+        _TreeScorer(model, batch_size, stats).run(pairs, results)
+    return results.values
+
+
+class _Results:
+    """Each request's (log-probability, is greedy), reported to a callback as it is set."""
+
+    def __init__(self, size: int, on_result: LoglikelihoodCallback | None) -> None:
+        self.values: list[tuple[float, bool]] = [(0.0, True)] * size
+        self.on_result = on_result
+
+    def __setitem__(self, index: int, value: tuple[float, bool]) -> None:
+        self.values[index] = value
+        if self.on_result is not None:
+            self.on_result(index, *value)
 
 
 def score_pairs(
@@ -134,7 +128,9 @@ def score_pairs(
     """Per-pair scoring, the harness's way: every (context, continuation) as one full sequence."""
     pairs = [split_request(tokenizer, c, x) for c, x in requests]
     pairs = [_fit(ctx, cont, _context_length(model)) for ctx, cont in pairs]
-    return _score_pairs_tokens(model, pairs, batch_size=batch_size, stats=EngineStats())
+    results = _Results(len(pairs), None)
+    _score_pairs_tokens(model, pairs, results, batch_size=batch_size, stats=LoglikelihoodStats())
+    return results.values
 
 
 # -- the prefix-tree scorer ---------------------------------------------------------------
@@ -270,7 +266,7 @@ class _TreeScorer:
     there is little padding.
     """
 
-    def __init__(self, model: Any, batch_size: int, stats: EngineStats) -> None:
+    def __init__(self, model: Any, batch_size: int, stats: LoglikelihoodStats) -> None:
         self.model = model
         self.decoder = model.get_decoder()
         self.head = model.get_output_embeddings()
@@ -286,8 +282,7 @@ class _TreeScorer:
         self.device = next(model.parameters()).device
         self.stats = stats
 
-    def run(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, bool]]:
-        results: list[tuple[float, bool]] = [(0.0, True)] * len(pairs)  # an empty continuation
+    def run(self, pairs: list[tuple[list[int], list[int]]], results: _Results) -> None:
         contexts = _group_by_context(pairs)
         self.stats.contexts = len(contexts)
         with torch.inference_mode(), tree_attention_on(self.model):
@@ -302,7 +297,6 @@ class _TreeScorer:
                     nothing.recording = False
                     for rows, head in self._causal_batches(segments):
                         self._score(rows, nothing, head, results)
-        return results
 
     def _run_prefix(self, prefix: tuple[int, ...]) -> _PrefixCache:
         cache = _PrefixCache(self.layers)
@@ -389,7 +383,7 @@ class _TreeScorer:
         rows: _Rows,
         cache: _PrefixCache,
         causal: int | None,
-        results: list[tuple[float, bool]],
+        results: _Results,
     ) -> None:
         shared = rows.shared
         count, width = rows.input_ids.shape
@@ -525,7 +519,7 @@ def _common_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
     return n
 
 
-def _count_requests(pairs: list[tuple[list[int], list[int]]], stats: EngineStats) -> None:
+def _count_requests(pairs: list[tuple[list[int], list[int]]], stats: LoglikelihoodStats) -> None:
     """Pair tokens (what per-pair scoring runs), and the prefix tree's size, attention and
     scored positions: the least work any scorer must do."""
     sequences = sorted(tuple([*c, *x][:-1]) for c, x in pairs)
@@ -556,10 +550,15 @@ def _fit(context: list[int], continuation: list[int], limit: int) -> tuple[list[
 
 
 def _score_pairs_tokens(
-    model: Any, pairs: list[tuple[list[int], list[int]]], *, batch_size: int, stats: EngineStats
-) -> list[tuple[float, bool]]:
-    order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
-    results: list[tuple[float, bool]] = [(0.0, False)] * len(pairs)
+    model: Any,
+    pairs: list[tuple[list[int], list[int]]],
+    results: _Results,
+    *,
+    batch_size: int,
+    stats: LoglikelihoodStats,
+) -> None:
+    scored = [i for i, (_, continuation) in enumerate(pairs) if continuation]
+    order = sorted(scored, key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
     device = next(model.parameters()).device
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
@@ -581,4 +580,3 @@ def _score_pairs_tokens(
                 total = float(span.gather(-1, target[:, None]).sum())
                 greedy = bool((span.argmax(dim=-1) == target).all())
                 results[index] = (total, greedy)
-    return results

@@ -27,11 +27,13 @@ from typing import Any, cast
 import httpx
 
 from assay.data.prompts import Prompt
-from assay.errors import ModelError
+from assay.exceptions import ModelError
 from assay.models.base import (
     FinishReason,
     Generation,
     GenerationParams,
+    LoglikelihoodCallback,
+    LoglikelihoodStats,
     ModelInfo,
     ModelOptions,
     ResultCallback,
@@ -121,7 +123,13 @@ class OpenAIModel:
             return prompt.raw_text()
         return json.dumps(_messages(prompt), ensure_ascii=False)
 
-    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+    def loglikelihood(
+        self,
+        requests: Sequence[tuple[str, str]],
+        *,
+        on_result: LoglikelihoodCallback | None = None,
+        stats: LoglikelihoodStats | None = None,
+    ) -> list[tuple[float, bool]]:
         raise ModelError(
             f"{self.spec}: log-likelihoods are not available through the OpenAI-compatible "
             "backend; use a local model (hf:, gguf: or a bundled alias) for benchmarks"

@@ -5,7 +5,7 @@ matrix. For that shape PyTorch's default CPU path (MKL sgemm on the plain
 row-major weight) reaches a fraction of the machine's throughput; oneDNN with
 the weight reordered once into its blocked layout runs the same float32
 arithmetic about four times faster on small batches (measured on the bundled
-SmolLM2, see benchmarks/bench_generate.py). The summation order inside a dot
+SmolLM2, see perf/bench_generate.py). The summation order inside a dot
 product differs from MKL's, so results can differ in the last bits; the
 model fingerprint records the kernels, so cached outputs never mix the two.
 """

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from assay.errors import ModelError, did_you_mean
+from assay.exceptions import ModelError, did_you_mean
 from assay.models.base import Model, ModelOptions
 from assay.models.bundled import BUNDLED_MODELS
 

@@ -15,8 +15,15 @@ from pathlib import Path
 from assay.data.fields import RawRow
 from assay.data.loaders import read_rows
 from assay.data.prompts import Prompt
-from assay.errors import DataError, ModelError
-from assay.models.base import Generation, GenerationParams, ModelInfo, ResultCallback
+from assay.exceptions import DataError, ModelError
+from assay.models.base import (
+    Generation,
+    GenerationParams,
+    LoglikelihoodCallback,
+    LoglikelihoodStats,
+    ModelInfo,
+    ResultCallback,
+)
 from assay.models.fingerprint import file_digest, text_digest
 
 PREDICTION_FIELDS = ("prediction", "output", "response", "completion", "generation", "answer")
@@ -82,7 +89,13 @@ class ReplayModel:
                 on_result(index, generation)
         return results
 
-    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+    def loglikelihood(
+        self,
+        requests: Sequence[tuple[str, str]],
+        *,
+        on_result: LoglikelihoodCallback | None = None,
+        stats: LoglikelihoodStats | None = None,
+    ) -> list[tuple[float, bool]]:
         raise ModelError(f"{self.spec}: a predictions file has no log-likelihoods to score")
 
     def _answer(self, prompt: Prompt) -> Generation:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader
 
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 from assay.report import plots
 from assay.review import labels as review_labels
-from assay.run import Run, RunInfo
+from assay.runs.records import Run, RunInfo
 
 if TYPE_CHECKING:
     from assay.store import Store

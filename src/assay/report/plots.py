@@ -7,7 +7,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from assay.run import RunInfo
+from assay.runs.records import RunInfo
 
 
 def _figure(height: float) -> tuple[Any, Any]:

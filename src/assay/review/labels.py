@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from sqlalchemy import delete, insert, select
 
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 from assay.review import tables as rt
 
 if TYPE_CHECKING:

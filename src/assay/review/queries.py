@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
-from assay.analysis.tables import example_errors
+from assay.error_analysis.tables import example_errors
 from assay.metrics.base import Score
 from assay.review import tables as rt
 from assay.review.labels import Label
@@ -31,8 +31,8 @@ class ExampleFilter:
     """Which examples of a run to show.
 
     Attributes:
-        failed: A metric name: examples that failed it (below 1 on a pass/fail metric,
-            below 0.5 otherwise); or ERRORED for failed generations.
+        failed: A metric name: examples wrong on it (below ``threshold``, see
+            runs/verdicts.py); or ERRORED for failed generations.
         verdict: Examples some reviewer gave this verdict, or UNLABELLED.
         category: Examples tagged with this error category, by a reviewer or by `assay errors`.
         search: Text that the input, reference or prediction contains.
@@ -42,7 +42,7 @@ class ExampleFilter:
     verdict: str | None = None
     category: str | None = None
     search: str | None = None
-    pass_fail: bool = True
+    threshold: float = 1.0
 
 
 @dataclass
@@ -141,6 +141,16 @@ def predictions(store: Store, run_id: str, example_ids: Sequence[str]) -> dict[s
     return found
 
 
+def binary_scores(store: Store, run_id: str, metric: str) -> bool:
+    """Whether every score of the metric in the run is 0 or 1 (then it is pass/fail)."""
+    s = t.scores.c
+    query = select(func.count()).where(
+        s.run_id == run_id, s.metric == metric, s.value.is_not(None), s.value.not_in([0.0, 1.0])
+    )
+    with store.connection() as conn:
+        return int(conn.scalar(query) or 0) == 0
+
+
 def _columns() -> Select[Any]:
     r = t.results.c
     return select(
@@ -155,13 +165,12 @@ def _conditions(run_id: str, where: ExampleFilter) -> list[ColumnElement[bool]]:
         conditions.append(r.finish_reason == "error")
     elif where.failed:
         s = t.scores.c
-        threshold = 1.0 if where.pass_fail else 0.5
         conditions.append(
             exists().where(
                 s.run_id == run_id,
                 s.example_id == r.example_id,
                 s.metric == where.failed,
-                s.value < threshold,
+                s.value < where.threshold,
             )
         )
     if where.verdict == UNLABELLED:

@@ -22,12 +22,12 @@ from sqlalchemy import insert, select, update
 
 from assay.arena import Battle, load_battles
 from assay.arena.battles import Source, Winner, insert_battles
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 from assay.review import tables as rt
 from assay.review.queries import ExampleRow, common_example_ids, predictions
 
 if TYPE_CHECKING:
-    from assay.run import RunInfo
+    from assay.runs.records import RunInfo
     from assay.store import Store
 
 CHOICES: dict[str, Winner] = {

@@ -7,7 +7,7 @@ import threading
 import time
 from types import TracebackType
 
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 from assay.models.base import Model
 
 

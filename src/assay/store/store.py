@@ -10,25 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, delete, func, insert, select, update
+from sqlalchemy import Column, Connection, Row, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from assay.errors import StoreError
+from assay.exceptions import NotFoundError, OptionError, StoreError
 from assay.metrics.base import MetricSummary, Score
 from assay.models.base import FinishReason, Generation
-from assay.run import ExampleResult, Run, RunInfo
+from assay.runs.records import ExampleResult, Run, RunInfo, RunKind, RunStats, RunStatus
 from assay.store import tables as t
-from assay.store.engine import (
+from assay.store.connection import (
     display_url,
     make_engine,
     resolve_url,
     translate_errors,
     write_transaction,
 )
+from assay.store.migrate import bring_up_to_date, schema_is_current
 from assay.store.rows import (
     example_result,
     float_or_nan,
@@ -39,6 +41,26 @@ from assay.store.rows import (
     run_row,
     score_row,
 )
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs `list_runs` returns: every field given must match.
+
+    Attributes:
+        kind: "eval" or "bench".
+        model: Part of the model spec.
+        status: The status, as shown (a running run whose owner is gone is "interrupted").
+        name: Part of the run's name.
+        tag: A tag the run carries.
+    """
+
+    kind: RunKind | None = None
+    model: str | None = None
+    status: RunStatus | None = None
+    name: str | None = None
+    tag: str | None = None
+
 
 MIN_PREFIX = 4
 """Shortest run id prefix accepted in place of a full id."""
@@ -90,10 +112,11 @@ class Store:
         """Release every connection (and, for SQLite, fold the WAL back into the file)."""
         self._engine.dispose()
 
-    # -- runs --------------------------------------------------------------
+    # -- runs: the lifecycle (see assay.runs.recorder) ------------------------
 
-    def create_run(self, info: RunInfo) -> None:
-        """Record a new run (status as given, normally "running"), and its summary if any.
+    def try_create_run(self, info: RunInfo) -> bool:
+        """Record a new run, and its summary if any; False when the run is "running" and
+        another running run holds its key already (one process per run key).
 
         A missing created_at is stored as now (UTC).
 
@@ -107,68 +130,142 @@ class Store:
                 conn.execute(insert(t.runs), [row])
                 _write_summary(conn, info.id, info.summary)
         except IntegrityError as exc:
-            raise StoreError(f"a run with id '{info.id}' already exists in {self._where}") from exc
+            with self._read() as conn:
+                taken = conn.scalar(select(t.runs.c.id).where(t.runs.c.id == info.id))
+            if taken is not None:
+                raise StoreError(
+                    f"a run with id '{info.id}' already exists in {self._where}"
+                ) from exc
+            return False
+        return True
 
-    def find_unfinished_run(self, run_key: str) -> RunInfo | None:
-        """The newest run with this key that is still "running", to resume; else None."""
+    def create_run(self, info: RunInfo) -> None:
+        """Record a new run (for runs made elsewhere, and tests); see try_create_run.
+
+        Raises:
+            StoreError: The id exists, or another running run holds the run key.
+        """
+        if not self.try_create_run(info):
+            raise StoreError(f"another run with key {info.run_key[:12]} is running")
+
+    def runs_with_key(self, run_key: str) -> list[RunInfo]:
+        """Every run with this key, newest first."""
         query = (
             select(t.runs)
-            .where(t.runs.c.run_key == run_key, t.runs.c.status == "running")
+            .where(t.runs.c.run_key == run_key)
             .order_by(t.runs.c.created_at.desc(), t.runs.c.id.desc())
-            .limit(1)
         )
         with self._read() as conn:
-            row = conn.execute(query).first()
-            return None if row is None else _with_summaries(conn, [row])[0]
+            return _with_summaries(conn, list(conn.execute(query)))
 
-    def done_example_ids(self, run_id: str) -> set[str]:
-        """Ids of the examples of this run that are stored already."""
-        query = select(t.results.c.example_id).where(t.results.c.run_id == run_id)
-        with self._read() as conn:
-            return set(conn.scalars(query))
+    def take_over(self, info: RunInfo, owner: str) -> bool:
+        """Mark a run "running" under a new owner, if nobody changed it since `info` was read.
 
-    def add_results(self, run_id: str, results: Sequence[ExampleResult]) -> None:
-        """Store a batch of results and their scores, in one transaction.
-
-        Idempotent: an example already stored for the run (or repeated within the
-        batch) is skipped, never duplicated, and its stored scores are left alone.
+        `info` is the run as read (its stored status, owner and heartbeat are the
+        compare part of a compare-and-set). False when another process got there first.
         """
-        if not results:
-            return
-        with self._write() as conn:
-            self._require_run(conn, run_id)
-            stored = self._stored_ids(conn, run_id, [r.example_id for r in results])
-            fresh: dict[str, ExampleResult] = {}
-            for result in results:
-                if result.example_id not in stored and result.example_id not in fresh:
-                    fresh[result.example_id] = result
-            if not fresh:
-                return
-            _insert_ignore(conn, t.results, [result_row(run_id, r) for r in fresh.values()])
-            score_rows = [
-                score_row(run_id, r.example_id, metric, score)
-                for r in fresh.values()
-                for metric, score in r.scores.items()
-            ]
-            _insert_ignore(conn, t.scores, score_rows)
-
-    def save_scores(self, run_id: str, metric: str, scores: Mapping[str, Score]) -> None:
-        """Store one metric's scores (example id -> score), replacing earlier ones for
-        those examples, so a run can be re-scored. NaN is stored as NULL."""
-        with self._write() as conn:
-            self._require_run(conn, run_id)
-            ids = list(scores)
-            for chunk in _chunks(ids):
-                conn.execute(
-                    delete(t.scores).where(
-                        t.scores.c.run_id == run_id,
-                        t.scores.c.metric == metric,
-                        t.scores.c.example_id.in_(chunk),
+        c = t.runs.c
+        # A running run whose owner is gone reads as interrupted but is stored as running.
+        orphan = info.status == "interrupted" and info.owner is not None
+        stored_status = "running" if orphan else info.status
+        now = _now()
+        try:
+            with self._write() as conn:
+                done = conn.execute(
+                    update(t.runs)
+                    .where(
+                        c.id == info.id,
+                        c.status == stored_status,
+                        _same(c.owner, info.owner),
+                        _same(c.heartbeat_at, info.heartbeat_at),
                     )
+                    .values(status="running", owner=owner, heartbeat_at=now, message=None)
                 )
-            rows = [score_row(run_id, key, metric, scores[key]) for key in ids]
-            if rows:
-                conn.execute(insert(t.scores), rows)
+        except IntegrityError:  # another run with the same key is running
+            return False
+        return done.rowcount == 1
+
+    def heartbeat(self, run_id: str, owner: str) -> bool:
+        """Refresh the heartbeat of a run this owner holds; False if it holds it no more."""
+        c = t.runs.c
+        with self._write() as conn:
+            done = conn.execute(
+                update(t.runs)
+                .where(c.id == run_id, c.owner == owner, c.status == "running")
+                .values(heartbeat_at=_now())
+            )
+        return done.rowcount == 1
+
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        message: str | None = None,
+        seconds: float | None = None,
+        stats: RunStats | None = None,
+    ) -> None:
+        """Leave a run in a final status (complete, incomplete, failed, interrupted), with
+        why, its wall time and stats; the owner lets go of it."""
+        values: dict[str, Any] = {"status": status, "message": message, "owner": None}
+        values["finished_at"] = _now()
+        if seconds is not None:
+            values["seconds"] = seconds
+        if stats is not None:
+            values["stats"] = stats.to_dict()
+        with self._write() as conn:
+            done = conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(**values))
+            if done.rowcount == 0:
+                raise self._no_run(run_id)
+
+    def stored_examples(self, run_id: str) -> dict[str, bool]:
+        """Example id -> whether it failed, for every example of the run stored already."""
+        c = t.results.c
+        query = select(c.example_id, c.finish_reason).where(c.run_id == run_id)
+        with self._read() as conn:
+            return {row.example_id: row.finish_reason == "error" for row in conn.execute(query)}
+
+    def add_results(
+        self,
+        run_id: str,
+        results: Sequence[ExampleResult],
+        *,
+        generations: Mapping[str, Generation] | None = None,
+        loglikelihoods: Mapping[str, tuple[float, bool]] | None = None,
+    ) -> None:
+        """Store a batch of results and their scores, and cache entries, in one transaction.
+
+        Idempotent: an example already stored with a usable output is kept, never
+        duplicated; one stored as failed is replaced (with its scores) by a new
+        attempt. Failed generations are never cached.
+        """
+        with self._write() as conn:
+            if results:
+                self._require_run(conn, run_id)
+                _replace_results(conn, run_id, results)
+            if generations:
+                _insert_ignore(conn, t.generation_cache, _generation_rows(generations))
+            if loglikelihoods:
+                _insert_ignore(conn, t.loglikelihood_cache, _loglikelihood_rows(loglikelihoods))
+
+    def save_scores(self, run_id: str, scores: Mapping[str, Mapping[str, Score]]) -> None:
+        """Store metrics' scores (metric -> example id -> score) in one transaction,
+        replacing earlier ones for those examples, so a run can be scored again."""
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            for metric, by_example in scores.items():
+                ids = list(by_example)
+                for chunk in _chunks(ids):
+                    conn.execute(
+                        delete(t.scores).where(
+                            t.scores.c.run_id == run_id,
+                            t.scores.c.metric == metric,
+                            t.scores.c.example_id.in_(chunk),
+                        )
+                    )
+                rows = [score_row(run_id, key, metric, by_example[key]) for key in ids]
+                if rows:
+                    conn.execute(insert(t.scores), rows)
 
     def save_summary(self, run_id: str, summary: Mapping[str, MetricSummary]) -> None:
         """Store the aggregates of these metrics (replacing earlier ones) and add the
@@ -183,40 +280,51 @@ class Store:
                     update(t.runs).where(t.runs.c.id == run_id).values(metrics=metrics + added)
                 )
 
-    def finish_run(self, run_id: str, *, seconds: float, stats: Mapping[str, Any]) -> None:
-        """Mark the run complete, with its wall time and run-level stats."""
+    def set_metrics(self, run_id: str, metrics: Sequence[str]) -> None:
+        """The run's metric names, in the order views show them."""
         with self._write() as conn:
-            done = conn.execute(
-                update(t.runs)
-                .where(t.runs.c.id == run_id)
-                .values(status="complete", finished_at=_now(), seconds=seconds, stats=dict(stats))
-            )
-            if done.rowcount == 0:
-                raise self._no_run(run_id)
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(metrics=list(metrics)))
 
-    def list_runs(self) -> list[RunInfo]:
-        """Every run, newest first, with its summary (results are not loaded)."""
-        query = select(t.runs).order_by(t.runs.c.created_at.desc(), t.runs.c.id.desc())
+    # -- runs: reading, naming, removing --------------------------------------
+
+    def list_runs(self, where: RunFilter | None = None) -> list[RunInfo]:
+        """Every run that passes the filter, newest first, with its summary (results are
+        not loaded)."""
+        where = where or RunFilter()
+        c = t.runs.c
+        query = select(t.runs).order_by(c.created_at.desc(), c.id.desc())
+        if where.kind is not None:
+            query = query.where(c.kind == where.kind)
+        if where.model is not None:
+            query = query.where(c.model_spec.contains(where.model, autoescape=True))
+        if where.name is not None:
+            query = query.where(c.name.contains(where.name, autoescape=True))
         with self._read() as conn:
-            return _with_summaries(conn, list(conn.execute(query)))
+            infos = _with_summaries(conn, list(conn.execute(query)))
+        if where.status is not None:
+            infos = [i for i in infos if i.status == where.status]
+        if where.tag is not None:
+            infos = [i for i in infos if where.tag in i.tags]
+        return infos
 
-    def get_run_info(self, run_id: str) -> RunInfo:
-        """A run's description and summary, by id or unique prefix (4+ characters).
+    def get_run_info(self, run: str) -> RunInfo:
+        """A run's description and summary, by id, unique id prefix (4+ characters) or name.
 
         Raises:
-            StoreError: No run, or more than one, matches.
+            NotFoundError: No run matches.
+            StoreError: More than one run matches.
         """
         with self._read() as conn:
             row = conn.execute(
-                select(t.runs).where(t.runs.c.id == self._resolve_id(conn, run_id))
+                select(t.runs).where(t.runs.c.id == self._resolve_id(conn, run))
             ).one()
             return _with_summaries(conn, [row])[0]
 
-    def load_run(self, run_id: str) -> Run:
-        """A whole run, by id or unique prefix: its info and results (ordered by
+    def load_run(self, run: str) -> Run:
+        """A whole run, by id, unique id prefix or name: its info and results (ordered by
         position) with their scores."""
         with self._read() as conn:
-            full_id = self._resolve_id(conn, run_id)
+            full_id = self._resolve_id(conn, run)
             row = conn.execute(select(t.runs).where(t.runs.c.id == full_id)).one()
             info = _with_summaries(conn, [row])[0]
             scores: dict[str, dict[str, Score]] = {}
@@ -234,15 +342,40 @@ class Store:
             ]
         return Run(info=info, results=results)
 
-    def delete_run(self, run_id: str) -> None:
-        """Delete a run (by id or unique prefix) with its results, scores and aggregates."""
+    def update_run(
+        self, run: str, *, name: str | None = None, tags: Sequence[str] | None = None
+    ) -> RunInfo:
+        """Rename a run, or set its tags; returns the run as stored after."""
+        values: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip():
+                raise OptionError("name", "must not be empty")
+            values["name"] = name
+        if tags is not None:
+            values["tags"] = sorted(set(tags))
         with self._write() as conn:
-            full_id = self._resolve_id(conn, run_id)
-            for table in (t.scores, t.results, t.run_metrics):
-                conn.execute(delete(table).where(table.c.run_id == full_id))
-            conn.execute(delete(t.runs).where(t.runs.c.id == full_id))
+            full_id = self._resolve_id(conn, run)
+            if values:
+                conn.execute(update(t.runs).where(t.runs.c.id == full_id).values(**values))
+        return self.get_run_info(full_id)
 
-    # -- generation cache --------------------------------------------------
+    def delete_run(self, run: str) -> dict[str, int]:
+        """Delete a run (by id, unique prefix or name) and every row that belongs to it.
+
+        Returns:
+            Table -> rows removed. Battles are kept: they name models, not runs, and
+            ratings are computed from them.
+        """
+        removed: dict[str, int] = {}
+        with self._write() as conn:
+            full_id = self._resolve_id(conn, run)
+            for table in t.run_owned_tables():
+                done = conn.execute(delete(table).where(table.c.run_id == full_id))
+                removed[table.name] = done.rowcount
+            conn.execute(delete(t.runs).where(t.runs.c.id == full_id))
+        return removed
+
+    # -- caches ----------------------------------------------------------------
 
     def cache_get(self, keys: Sequence[str]) -> dict[str, Generation]:
         """The cached generations for those keys that have one (key -> generation)."""
@@ -264,23 +397,21 @@ class Store:
 
     def cache_put(self, items: Mapping[str, Generation]) -> None:
         """Cache generations by key; keys already cached are kept, failures never cached."""
-        now = _now()
-        rows = [
-            {
-                "key": key,
-                "text": gen.text,
-                "prompt_tokens": gen.prompt_tokens,
-                "completion_tokens": gen.completion_tokens,
-                "finish_reason": gen.finish_reason,
-                "truncated_tokens": gen.truncated_tokens,
-                "created_at": now,
-            }
-            for key, gen in items.items()
-            if gen.finish_reason != "error"
-        ]
+        rows = _generation_rows(items)
         if rows:
             with self._write() as conn:
                 _insert_ignore(conn, t.generation_cache, rows)
+
+    def loglikelihood_cache_get(self, keys: Sequence[str]) -> dict[str, tuple[float, bool]]:
+        """The cached (log-probability, is greedy) for those keys that have one."""
+        c = t.loglikelihood_cache.c
+        found: dict[str, tuple[float, bool]] = {}
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys))):
+                query = select(c.key, c.logprob, c.is_greedy).where(c.key.in_(chunk))
+                for row in conn.execute(query):
+                    found[row.key] = (float(row.logprob), bool(row.is_greedy))
+        return found
 
     def connection(self, *, write: bool = False) -> AbstractContextManager[Connection]:
         """A connection for another area's tables (defined on :data:`tables.metadata`).
@@ -309,56 +440,56 @@ class Store:
     def _create_schema(self) -> None:
         t.import_area_tables()
         with self._read() as conn:
-            existing = set(conn.dialect.get_table_names(conn))
-        if not set(t.metadata.tables) <= existing:
+            current = schema_is_current(conn)
+        if not current:
             with self._write() as conn:
                 if conn.dialect.name == "postgresql":
-                    # Serialise schema creation between processes opening a new database
-                    # at once (SQLite's BEGIN IMMEDIATE does this already); create_all
-                    # then sees the tables another one committed, and skips them.
+                    # Serialise schema changes between processes opening a database at
+                    # once (SQLite's BEGIN IMMEDIATE does this already); the second one
+                    # then sees what the first committed, and skips it.
                     conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
-                t.metadata.create_all(conn)
-
-    def _stored_ids(self, conn: Connection, run_id: str, ids: Sequence[str]) -> set[str]:
-        """Those of `ids` already stored for the run."""
-        c = t.results.c
-        stored: set[str] = set()
-        for chunk in _chunks(ids):
-            stored.update(
-                conn.scalars(
-                    select(c.example_id).where(c.run_id == run_id, c.example_id.in_(chunk))
-                )
-            )
-        return stored
+                bring_up_to_date(conn)
 
     def _require_run(self, conn: Connection, run_id: str) -> None:
         if conn.scalar(select(t.runs.c.id).where(t.runs.c.id == run_id)) is None:
             raise self._no_run(run_id)
 
-    def _resolve_id(self, conn: Connection, run_id: str) -> str:
-        """The full id for an id or a unique prefix of at least MIN_PREFIX characters."""
-        if conn.scalar(select(t.runs.c.id).where(t.runs.c.id == run_id)) is not None:
-            return run_id
-        if len(run_id) < MIN_PREFIX:
-            raise self._no_run(run_id, f" (give at least {MIN_PREFIX} characters of an id)")
-        query = (
-            select(t.runs.c.id, t.runs.c.name)
-            .where(t.runs.c.id.startswith(run_id, autoescape=True))
-            .order_by(t.runs.c.id)
-        )
+    def _resolve_id(self, conn: Connection, run: str) -> str:
+        """The full id of a run given by id, unique id prefix (MIN_PREFIX+ characters) or name.
+
+        Raises:
+            NotFoundError: No run matches.
+            StoreError: Several runs match (the message lists them).
+        """
+        c = t.runs.c
+        if conn.scalar(select(c.id).where(c.id == run)) is not None:
+            return run
+        named = list(conn.execute(select(c.id, c.name, c.created_at).where(c.name == run)))
+        if len(named) == 1:
+            return str(named[0].id)
+        if len(named) > 1:
+            listed = ", ".join(f"{m.id} ({m.created_at:%Y-%m-%d %H:%M})" for m in named)
+            raise StoreError(
+                f"{len(named)} runs are named '{run}' in {self._where}: {listed}; give an id"
+            )
+        if len(run) < MIN_PREFIX:
+            raise self._no_run(run, f" (give at least {MIN_PREFIX} characters of an id)")
+        query = select(c.id, c.name).where(c.id.startswith(run, autoescape=True)).order_by(c.id)
         matches = list(conn.execute(query))
         if not matches:
-            raise self._no_run(run_id)
+            raise self._no_run(run)
         if len(matches) > 1:
             listed = ", ".join(f"{m.id} ({m.name})" for m in matches)
             raise StoreError(
-                f"run id '{run_id}' is ambiguous in {self._where}: it starts {listed}; "
+                f"run id '{run}' is ambiguous in {self._where}: it starts {listed}; "
                 f"give more characters"
             )
         return str(matches[0].id)
 
-    def _no_run(self, run_id: str, extra: str = "") -> StoreError:
-        return StoreError(f"no run '{run_id}' in {self._where}{extra}; `assay runs` lists them")
+    def _no_run(self, run: str, extra: str = "") -> NotFoundError:
+        return NotFoundError(
+            f"no run '{run}' (id or name) in {self._where}{extra}; `assay runs` lists them"
+        )
 
 
 # -- queries shared by several methods -------------------------------------
@@ -380,6 +511,7 @@ def _with_summaries(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunInfo]
                 ci_low=float_or_nan(s.ci_low),
                 ci_high=float_or_nan(s.ci_high),
                 n=s.n,
+                unscored=s.unscored or 0,
             )
     return [run_info(row, summaries.get(row.id, {})) for row in rows]
 
@@ -397,10 +529,74 @@ def _write_summary(conn: Connection, run_id: str, summary: Mapping[str, MetricSu
             "ci_low": null_if_nan(s.ci_low),
             "ci_high": null_if_nan(s.ci_high),
             "n": s.n,
+            "unscored": s.unscored,
         }
         for name, s in summary.items()
     ]
     conn.execute(insert(t.run_metrics), rows)
+
+
+def _replace_results(conn: Connection, run_id: str, results: Sequence[ExampleResult]) -> None:
+    """Insert results and their scores; a stored failed attempt is replaced, a stored
+    usable one kept. Repeats within the batch keep their first."""
+    c = t.results.c
+    fresh: dict[str, ExampleResult] = {}
+    for result in results:
+        fresh.setdefault(result.example_id, result)
+    stored: dict[str, bool] = {}
+    for chunk in _chunks(list(fresh)):
+        query = select(c.example_id, c.finish_reason).where(
+            c.run_id == run_id, c.example_id.in_(chunk)
+        )
+        stored.update({row.example_id: row.finish_reason == "error" for row in conn.execute(query)})
+    retried = [key for key, failed in stored.items() if failed]
+    for chunk in _chunks(retried):
+        for table in (t.scores, t.results):
+            conn.execute(
+                delete(table).where(table.c.run_id == run_id, table.c.example_id.in_(chunk))
+            )
+    new = [r for key, r in fresh.items() if key not in stored or stored[key]]
+    if not new:
+        return
+    # Insert-or-ignore: a concurrent writer of the same batch (PostgreSQL does not
+    # serialise writers as SQLite does) may have stored these rows in the meantime.
+    _insert_ignore(conn, t.results, [result_row(run_id, r) for r in new])
+    score_rows = [
+        score_row(run_id, r.example_id, metric, score)
+        for r in new
+        for metric, score in r.scores.items()
+    ]
+    _insert_ignore(conn, t.scores, score_rows)
+
+
+def _generation_rows(items: Mapping[str, Generation]) -> list[dict[str, Any]]:
+    now = _now()
+    return [
+        {
+            "key": key,
+            "text": gen.text,
+            "prompt_tokens": gen.prompt_tokens,
+            "completion_tokens": gen.completion_tokens,
+            "finish_reason": gen.finish_reason,
+            "truncated_tokens": gen.truncated_tokens,
+            "created_at": now,
+        }
+        for key, gen in items.items()
+        if gen.finish_reason != "error"
+    ]
+
+
+def _loglikelihood_rows(items: Mapping[str, tuple[float, bool]]) -> list[dict[str, Any]]:
+    now = _now()
+    return [
+        {"key": key, "logprob": logprob, "is_greedy": greedy, "created_at": now}
+        for key, (logprob, greedy) in items.items()
+    ]
+
+
+def _same(column: Column[Any], value: Any) -> Any:
+    """column = value, where None means NULL."""
+    return column.is_(None) if value is None else column == value
 
 
 # -- helpers ---------------------------------------------------------------

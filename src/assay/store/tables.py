@@ -1,11 +1,17 @@
 """The store's tables, as SQLAlchemy Core: portable types only, so one schema serves
 SQLite and PostgreSQL alike.
 
-    runs              one row per run: every RunInfo field but the summary
-    results           one row per (run, example): prompt, prediction, accounting
-    scores            one row per (run, example, metric); NULL value means NaN
-    run_metrics       one row per (run, metric): the aggregates, so listing runs is fast
-    generation_cache  one row per cache key: a model output that can be reused
+    runs                 one row per run: every RunInfo field but the summary
+    results              one row per (run, example): prompt, prediction, accounting
+    scores               one row per (run, example, metric); NULL value means NaN
+    run_metrics          one row per (run, metric): the aggregates, so listing runs is fast
+    generation_cache     one row per cache key: a model output that can be reused
+    loglikelihood_cache  one row per (model, context, continuation) key: a log-probability
+
+At most one run per run key is "running" (a partial unique index): that is what
+stops two processes from doing the same run at once. Columns added since the
+first version are listed in ADDED_COLUMNS, so that an older store gains them when
+it is opened (see store/migrate.py).
 """
 
 from __future__ import annotations
@@ -83,9 +89,23 @@ runs = Table(
     Column("finished_at", UTCDateTime),
     Column("seconds", Float, nullable=False),
     Column("stats", JSON, nullable=False),
+    Column("message", Text),
+    Column("owner", Text),
+    Column("heartbeat_at", UTCDateTime),
+    Column("tags", JSON),
     Index("ix_runs_run_key", "run_key"),
     Index("ix_runs_created_at", "created_at"),
 )
+
+one_running_run_per_key = Index(
+    "ux_runs_running_key",
+    runs.c.run_key,
+    unique=True,
+    sqlite_where=runs.c.status == "running",
+    postgresql_where=runs.c.status == "running",
+)
+"""Two processes that start the same run race to insert (or take over) its one running row;
+the loser sees the winner's run and waits for it."""
 
 results = Table(
     "results",
@@ -127,6 +147,7 @@ run_metrics = Table(
     Column("ci_low", Float),
     Column("ci_high", Float),
     Column("n", Integer, nullable=False),
+    Column("unscored", Integer),
 )
 
 generation_cache = Table(
@@ -141,8 +162,25 @@ generation_cache = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+loglikelihood_cache = Table(
+    "loglikelihood_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("logprob", Float, nullable=False),
+    Column("is_greedy", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+"""Keyed by (model fingerprint, context, continuation): a benchmark re-run, or a larger
+--limit after a smaller one, computes only what it has not seen."""
 
-AREA_TABLE_MODULES = ("assay.analysis.tables", "assay.arena.tables", "assay.review.tables")
+ADDED_COLUMNS = {
+    "runs": ("message", "owner", "heartbeat_at", "tags"),
+    "run_metrics": ("unscored",),
+}
+"""Columns that stores made by assay 0.1 lack; all nullable, added when such a store opens."""
+
+
+AREA_TABLE_MODULES = ("assay.error_analysis.tables", "assay.arena.tables", "assay.review.tables")
 """Modules of other areas that define tables on :data:`metadata` (error categories,
 battles, labels); imported before the schema is created so one store holds them all."""
 
@@ -152,3 +190,10 @@ def import_area_tables() -> None:
 
     for module in AREA_TABLE_MODULES:
         importlib.import_module(module)
+
+
+def run_owned_tables() -> list[Table]:
+    """Every table whose rows belong to one run (a ``run_id`` column), children first."""
+    import_area_tables()
+    owned = [table for table in metadata.sorted_tables if "run_id" in table.c]
+    return list(reversed(owned))

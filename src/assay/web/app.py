@@ -15,14 +15,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from assay.errors import AssayError, MetricError, StoreError
+from assay.exceptions import AssayError, NotFoundError, RunInProgressError
 from assay.review import labels, queries, votes
 from assay.review.agreement import agreement as compute_agreement
 from assay.review.diff import diff_pieces
-from assay.review.queries import ERRORED, UNLABELLED, ExampleFilter
+from assay.review.queries import ERRORED, UNLABELLED, ExampleFilter, binary_scores
+from assay.runs.verdicts import threshold_for
 from assay.store import Store, open_store
-from assay.web.render import templates
 from assay.web.security import Session, Signer, csrf_ok, session_middleware, token_guard
+from assay.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
 LEADERBOARD_ROUNDS = 200
@@ -52,10 +53,7 @@ def create_app(
 def _routes(app: FastAPI, store: Store) -> None:
     @app.exception_handler(AssayError)
     async def user_error(request: Request, exc: AssayError) -> Response:
-        status = 404 if isinstance(exc, StoreError) and "no run" in str(exc) else 400
-        if isinstance(exc, _CsrfError):
-            status = 403
-        return _page(request, "error.html", {"message": str(exc)}, status=status)
+        return _page(request, "error.html", {"message": str(exc)}, status=http_status(exc))
 
     @app.get("/", response_class=HTMLResponse)
     def runs_page(request: Request) -> Response:
@@ -79,7 +77,7 @@ def _routes(app: FastAPI, store: Store) -> None:
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
     def run_page(request: Request, run_id: str, page: int = 1) -> Response:
         info = store.get_run_info(run_id)
-        where = _filter(request, info.metrics)
+        where = _filter(request, store, info.id)
         size = queries.PAGE_SIZE
         found = queries.page_examples(store, info.id, where, offset=(max(page, 1) - 1) * size)
         run_labels = labels.load_labels(store, info.id)
@@ -105,8 +103,8 @@ def _routes(app: FastAPI, store: Store) -> None:
         info = store.get_run_info(run_id)
         example = queries.get_example(store, info.id, example_id)
         if example is None:
-            raise AssayError(f"run {info.id} has no example '{example_id}'")
-        where = _filter(request, info.metrics)
+            raise NotFoundError(f"run {info.id} has no example '{example_id}'")
+        where = _filter(request, store, info.id)
         session = _session(request)
         mine = next((x for x in example.labels if x.reviewer == session.reviewer), None)
         reference, prediction = diff_pieces(example.reference or "", example.prediction)
@@ -259,7 +257,7 @@ def _save_label(store: Store, label: labels.Label) -> None:
     labels.save_label(store, label)
 
 
-def _filter(request: Request, metrics: list[str]) -> ExampleFilter:
+def _filter(request: Request, store: Store, run_id: str) -> ExampleFilter:
     params = request.query_params
     failed = params.get("failed") or None
     return ExampleFilter(
@@ -267,17 +265,25 @@ def _filter(request: Request, metrics: list[str]) -> ExampleFilter:
         verdict=params.get("verdict") or None,
         category=params.get("category") or None,
         search=params.get("q") or None,
-        pass_fail=_pass_fail(failed) if failed and failed != ERRORED else True,
+        threshold=_threshold(store, run_id, failed),
     )
 
 
-def _pass_fail(metric: str) -> bool:
-    from assay.metrics import metric_info
+def _threshold(store: Store, run_id: str, metric: str | None) -> float:
+    if not metric or metric == ERRORED:
+        return 1.0
+    return threshold_for(metric, binary=binary_scores(store, run_id, metric))
 
-    try:
-        return metric_info(metric).pass_fail
-    except MetricError:
-        return False
+
+def http_status(error: AssayError) -> int:
+    """The HTTP status of a user error, by its class."""
+    if isinstance(error, _CsrfError):
+        return 403
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, RunInProgressError):
+        return 409
+    return 400
 
 
 def _query(where: ExampleFilter) -> str:

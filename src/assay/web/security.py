@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from assay.errors import AssayError
+from assay.exceptions import AssayError
 
 LOOPBACK = "127.0.0.1"
 TOKEN_ENV = "ASSAY_REVIEW_TOKEN"

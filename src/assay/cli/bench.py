@@ -1,0 +1,107 @@
+"""`assay bench`: the standard academic benchmarks (ARC, HellaSwag, MMLU, TruthfulQA)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assay.cli.common import DbOption, console, store_url, user_errors
+from assay.terminal.bench import bench_table
+from assay.terminal.text import escape
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(bench_command)
+
+
+@user_errors
+def bench_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="Alias, hf:<id|dir> or gguf:<file>.")],
+    tasks: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: leaderboard, arc_challenge, arc_easy, hellaswag, mmlu, "
+            "mmlu_<subject>, truthfulqa_mc1, truthfulqa_mc2."
+        ),
+    ] = "leaderboard",
+    num_fewshot: Annotated[
+        int | None, typer.Option(help="Shots for every task (default: each task's own).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="First N questions of each task (each MMLU subject).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder of JSONL files in the hub schema (default: the hub)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Most contexts in one forward pass.")] = 32,
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    adapter: Annotated[Path | None, typer.Option(help="A LoRA adapter folder (peft).")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write results in lm-evaluation-harness's JSON layout."
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag for the run (repeatable).")] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="A stored bench run (the base model's) to show side by side, with deltas."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the Open LLM Leaderboard benchmarks with lm-evaluation-harness's prompts and scores.
+
+    Results are committed as questions finish: a killed bench resumes when the same
+    command runs again, and log-likelihoods are cached, so an identical re-run (or a
+    larger --limit after a smaller one) computes only what it has not seen.
+    """
+    from assay.bench import BenchOptions, run_bench
+    from assay.models.base import ModelOptions
+
+    options = BenchOptions(
+        tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()),
+        num_fewshot=num_fewshot,
+        limit=limit,
+        data_dir=data_dir,
+        model=ModelOptions(dtype=dtype, adapter=adapter, batch_size=batch_size, device=device),
+        name=name,
+        tags=tuple(tag or ()),
+        progress=not no_progress,
+    )
+    before = _baseline(baseline, db)
+    result = run_bench(model, options=options, store=store_url(db))
+    bench_table(console, result, set(options.tasks), before)
+    stats = result.stats
+    if stats.generated:
+        console.print(
+            f"scored {stats.generated} questions in {stats.seconds:.1f} s "
+            f"({stats.examples_per_second:g} q/s, {stats.tokens_per_second:g} tok/s); "
+            f"{stats.cached} of {stats.requests} requests from the cache"
+        )
+    else:
+        console.print(f"every question from the store or the cache; run {result.run_id}")
+    if output is not None:
+        result.write_harness_json(output)
+        console.print(f"wrote {escape(str(output))}")
+
+
+def _baseline(run_id: str | None, db: str | None) -> tuple[str, dict[str, float]] | None:
+    """The stored values of a bench run ("task/metric" -> value), read before this run starts."""
+    if run_id is None:
+        return None
+    from assay.exceptions import OptionError
+    from assay.store import open_store
+
+    with open_store(store_url(db)) as store:
+        info = store.get_run_info(run_id)
+    if info.kind != "bench":
+        raise OptionError("baseline", f"{run_id}: run {info.id} is an {info.kind} run, not bench")
+    return info.model_spec, {name: s.mean for name, s in info.summary.items()}

@@ -1,0 +1,126 @@
+"""What every `assay` command shares: consoles, the error wrapper, common options, and
+the exit statuses.
+
+Exit statuses: 0 success; 1 a user error (the message says what and where); 3
+`compare --fail-on-regression` found B significantly worse; 4 `check-data --strict`
+found problems; 5 the run is incomplete (some examples failed and were not scored);
+130 interrupted (Ctrl-C; the same command resumes).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from assay.exceptions import AssayError, OptionError
+from assay.runs.records import Run
+from assay.terminal.text import escape
+
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # a message stays one line at any width
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_USER_ERROR = 1
+EXIT_REGRESSION = 3
+EXIT_DATA_PROBLEMS = 4
+EXIT_INCOMPLETE = 5
+EXIT_INTERRUPTED = 130
+
+FLAG_NAMES = {"output_format": "format", "expected_format": "format"}
+"""Library option names whose CLI flag is not the name with dashes."""
+
+
+def flag(option: str) -> str:
+    """The CLI flag of a library option name: max_new_tokens -> --max-new-tokens."""
+    return "--" + FLAG_NAMES.get(option, option).replace("_", "-")
+
+
+def message(error: AssayError) -> str:
+    """The error as the CLI says it: options named by their flags."""
+    if isinstance(error, OptionError):
+        return f"{flag(error.option)} {error.problem}"
+    return str(error)
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Store URL or SQLite file (default .assay/assay.db or $ASSAY_DB)."),
+]
+PluginOption = Annotated[
+    list[Path] | None,
+    typer.Option("--plugin", help="A Python file to import first (e.g. one registering metrics)."),
+]
+
+
+def user_errors(command: F) -> F:
+    """Turn AssayError into a one-line message and exit status 1; Ctrl-C into status 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AssayError as error:
+            errors.print(f"[bold red]error:[/] {escape(message(error))}")
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except KeyboardInterrupt:
+            errors.print(
+                "[yellow]interrupted:[/] every finished example is stored; "
+                "run the same command again to resume."
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def quiet_libraries() -> None:
+    """Keep library noise out of the terminal: no progress bars or warnings from
+    transformers and the hub; assay's own one-line notes (logger "assay") on stderr."""
+    for name, value in (
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
+        os.environ.setdefault(name, value)
+    log = logging.getLogger("assay")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def exit_if_incomplete(run: Run) -> None:
+    """Exit with EXIT_INCOMPLETE when some of the run's examples failed."""
+    if run.info.status == "incomplete":
+        raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def store_url(db: str | None) -> str:
+    from assay.store import resolve_url
+
+    return resolve_url(db)
+
+
+def import_plugins(paths: list[Path] | None) -> None:
+    """Import user files so that their @assay.metric registrations take effect."""
+    for path in paths or []:
+        if not path.is_file():
+            raise AssayError(f"--plugin {path}: no such file")
+        spec = importlib.util.spec_from_file_location(f"assay_plugin_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise AssayError(f"--plugin {path}: not an importable Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)

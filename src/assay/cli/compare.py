@@ -1,0 +1,62 @@
+"""`assay compare`: is run B better than run A beyond noise, and where did it change?"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from assay.cli.common import EXIT_REGRESSION, DbOption, console, user_errors
+from assay.terminal import compare as render
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare_command)
+
+
+@user_errors
+def compare_command(
+    run_a: Annotated[str, typer.Argument(help="The baseline run (id, prefix or name).")],
+    run_b: Annotated[str, typer.Argument(help="The candidate run (id, prefix or name).")],
+    metric: Annotated[str | None, typer.Option(help="Main metric (and the one gated).")] = None,
+    fail_on_regression: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-regression", help="Exit with status 3 if B is significantly worse."
+        ),
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Scores below it are wrong (default: as in assay show --failures)."),
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete",
+            help="Compare runs that are not complete, on the examples both answered.",
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Most examples listed per outcome.")] = 10,
+    db: DbOption = None,
+) -> None:
+    """Compare run B against run A on the same examples: per-metric differences with
+    paired tests, and the examples fixed and broken.
+
+    Exit status 3 with --fail-on-regression when B is significantly worse. Runs that
+    are not complete are refused unless --allow-incomplete.
+    """
+    from assay.compare import compare_runs
+    from assay.store import open_store
+
+    with open_store(db) as store:
+        a, b = store.load_run(run_a), store.load_run(run_b)
+    result = compare_runs(
+        a, b, metric=metric, threshold=threshold, alpha=alpha, allow_incomplete=allow_incomplete
+    )
+    render.comparison(console, result, limit)
+    if fail_on_regression and result.regressed(metric):
+        console.print(
+            f"[red]regression:[/] run {result.run_b} is significantly worse than {result.run_a}"
+        )
+        raise typer.Exit(EXIT_REGRESSION)

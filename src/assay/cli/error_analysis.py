@@ -1,0 +1,91 @@
+"""`assay errors`: where a run fails, sorted into categories, most severe and common first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assay.cli.common import DbOption, PluginOption, console, import_plugins, user_errors
+from assay.exceptions import OptionError
+from assay.terminal import error_analysis as render
+from assay.terminal.text import escape
+
+
+def register(app: typer.Typer) -> None:
+    app.command("errors")(errors_command)
+
+
+@user_errors
+def errors_command(
+    run: Annotated[str, typer.Argument(help="Run id, unique id prefix or name.")],
+    examples: Annotated[
+        str | None, typer.Option("--examples", help="List the examples of this category.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG bar chart here.")] = None,
+    metric: Annotated[
+        str | None, typer.Option(help="Main metric (default: the run's first).")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Scores below it are wrong (default 1 for pass/fail metrics, else the "
+            "metric's own, 0.5 for most)."
+        ),
+    ] = None,
+    verbose_ratio: Annotated[
+        float, typer.Option(help="Verbose above this x reference words.")
+    ] = 3.0,
+    expected_format: Annotated[
+        str, typer.Option("--format", help="auto, none, letter, number, json or regex.")
+    ] = "auto",
+    format_regex: Annotated[str | None, typer.Option(help="Pattern for --format regex.")] = None,
+    limit: Annotated[int, typer.Option(help="Most examples listed by --examples.")] = 20,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not store the categories.")
+    ] = False,
+    db: DbOption = None,
+    plugin: PluginOption = None,
+) -> None:
+    """Sort every example of a run into error categories (empty, truncated, repetition,
+    verbose, ..., incorrect), store them with the run, and suggest training-data fixes."""
+    from assay.charts import COLORS, bar_chart
+    from assay.error_analysis import ErrorOptions, analyze_errors, get_category, save_errors
+    from assay.store import open_store
+
+    import_plugins(plugin)
+    if expected_format not in ("auto", "none", "letter", "number", "json", "regex"):
+        raise OptionError(
+            "expected_format",
+            f"{expected_format!r} is not one of auto, none, letter, number, json, regex",
+        )
+    options = ErrorOptions(
+        verbose_ratio=verbose_ratio,
+        expected_format=expected_format,  # type: ignore[arg-type]
+        format_regex=format_regex,
+        metric=metric,
+        threshold=threshold,
+    )
+    with open_store(db) as store:
+        loaded = store.load_run(run)
+        report = analyze_errors(loaded, options)
+        if not no_store:
+            save_errors(store, loaded.id, report.errors)
+    if examples is not None:
+        get_category(examples)
+        render.examples(console, loaded, report, examples, limit)
+        return
+    render.categories(console, loaded, report)
+    if plot is not None and report.categories:
+        bar_chart(
+            plot,
+            [c.category for c in report.categories],
+            [c.count for c in report.categories],
+            title=f"errors in run {loaded.id}",
+            xlabel="examples",
+            colors=[COLORS.get(c.severity, "#888888") for c in report.categories],
+        )
+        console.print(f"plot written to {escape(str(plot))}")
+    if not no_store:
+        console.print(f"categories stored with run {loaded.id}")

@@ -1,0 +1,176 @@
+"""`assay eval` (run a model over a test set) and `assay score` (score a stored run again)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assay.cli.common import (
+    DbOption,
+    PluginOption,
+    console,
+    exit_if_incomplete,
+    import_plugins,
+    store_url,
+    user_errors,
+)
+from assay.cli.judging import (
+    BaseUrlOption,
+    ConcurrencyOption,
+    JudgeOption,
+    RubricOption,
+    metric_specs,
+    required_model_and_data,
+)
+from assay.data.prompts import PromptConfig, load_template
+from assay.evaluation.evaluate import DataOptions, EvalOptions
+from assay.models.base import GenerationParams, ModelOptions
+from assay.terminal import runs as render
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command("score")(score_command)
+
+
+@user_errors
+def eval_command(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Alias, hf:<id|dir>, gguf:<file>, replay:<file>, openai:<m>[@url].",
+        ),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option("--data", "-d", help="JSONL/JSON/CSV/Parquet file, dataset folder or hub id."),
+    ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated metric names (default exact_match,f1)."),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Split of a hub data set or DatasetDict folder.")
+    ] = None,
+    input_field: Annotated[str | None, typer.Option(help="Column with the inputs.")] = None,
+    reference_field: Annotated[str | None, typer.Option(help="Column with the references.")] = None,
+    id_field: Annotated[str | None, typer.Option(help="Column with unique example ids.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N examples.")] = None,
+    sample: Annotated[
+        int | None, typer.Option(help="Use N examples drawn at random (see --seed).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample and for sampling.")] = 0,
+    template: Annotated[
+        str | None, typer.Option(help="Prompt template text or file, with {field} placeholders.")
+    ] = None,
+    system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+    prompt_format: Annotated[
+        str, typer.Option(help="auto, chat (model's chat template) or raw.")
+    ] = "auto",
+    max_new_tokens: Annotated[int, typer.Option(help="Most tokens generated per example.")] = 128,
+    temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 0.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass when sampling.")] = 1.0,
+    stop: Annotated[list[str] | None, typer.Option(help="A stop string (repeatable).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Sequences in flight at once.")] = 32,
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    adapter: Annotated[Path | None, typer.Option(help="A LoRA adapter folder (peft).")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
+    name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag for the run (repeatable).")] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Generate again even if cached.")
+    ] = False,
+    no_truncate: Annotated[
+        bool, typer.Option("--no-truncate", help="Fail on prompts longer than the context.")
+    ] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    judge: JudgeOption = None,
+    rubric: RubricOption = None,
+    concurrency: ConcurrencyOption = None,
+    base_url: BaseUrlOption = None,
+    retry_errors: Annotated[
+        str | None, typer.Option(help="Generate again the failed examples of this run id.")
+    ] = None,
+    db: DbOption = None,
+    plugin: PluginOption = None,
+) -> None:
+    """Run a model over a test set, score it, and store the run.
+
+    Exit status 5 when some examples failed (a server that refused, say): they are
+    stored with their error but not scored, and the same command (or
+    --retry-errors RUN) generates them again.
+    """
+    from assay.evaluation.evaluate import evaluate
+    from assay.metrics import parse_metric_names
+
+    import_plugins(plugin)
+    metrics_given = metrics is not None
+    names = parse_metric_names(metrics or "exact_match,f1")
+    specs = metric_specs(names, judge, rubric, concurrency, base_url)
+    batch_size = concurrency or batch_size
+    if retry_errors is not None:
+        from assay.evaluation.retry import retry_errors as retry
+
+        run = retry(
+            retry_errors,
+            store=db,
+            model_options=ModelOptions(batch_size=batch_size),
+            metrics=specs if metrics_given else None,
+        )
+        render.run_summary(console, run, store_url(db))
+        exit_if_incomplete(run)
+        return
+    model, data = required_model_and_data(model, data, base_url)
+    options = EvalOptions(
+        metrics=tuple(specs),
+        data=DataOptions(split, input_field, reference_field, id_field, limit, sample, seed),
+        prompt=PromptConfig(
+            format=prompt_format,  # type: ignore[arg-type]
+            template=load_template(template) if template is not None else None,
+            system=system,
+        ),
+        generation=GenerationParams(
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=tuple(stop or ()),
+            seed=seed,
+            truncate=not no_truncate,
+        ),
+        model=ModelOptions(dtype=dtype, adapter=adapter, batch_size=batch_size, device=device),
+        name=name,
+        tags=tuple(tag or ()),
+        use_cache=not no_cache,
+        progress=not no_progress,
+    )
+    run = evaluate(model, data, options=options, store=db)
+    render.run_summary(console, run, store_url(db))
+    exit_if_incomplete(run)
+
+
+@user_errors
+def score_command(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    metrics: Annotated[str, typer.Option(help="Comma-separated metric names.")],
+    judge: JudgeOption = None,
+    rubric: RubricOption = None,
+    concurrency: ConcurrencyOption = None,
+    base_url: BaseUrlOption = None,
+    db: DbOption = None,
+    plugin: PluginOption = None,
+) -> None:
+    """Score a stored run's outputs again with these metrics, without generating anything.
+
+    Failed generations stay unscored; the run keeps its status.
+    """
+    from assay.metrics import parse_metric_names
+    from assay.scoring import rescore
+
+    import_plugins(plugin)
+    names = parse_metric_names(metrics)
+    run = rescore(run_id, metric_specs(names, judge, rubric, concurrency, base_url), store=db)
+    render.score_summary(console, run, names, store_url(db))

@@ -1,0 +1,127 @@
+"""What detectors see besides the example itself: the options and facts about the whole run."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from assay.exceptions import AssayError
+from assay.runs.records import EvalConfig, Run
+
+FormatKind = Literal["auto", "none", "letter", "json", "number", "regex"]
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+"""A word: letters, with inner apostrophes ("don't")."""
+
+
+@dataclass(frozen=True)
+class ErrorOptions:
+    """Thresholds and expectations of the detectors; the defaults suit most runs.
+
+    Attributes:
+        verbose_ratio: An answer is verbose when it has more than this many times the
+            reference's words (and at least ``verbose_min_extra`` words more).
+        verbose_min_extra: Fewest extra words for ``verbose``, so "Paris." against
+            "Paris" is not flagged.
+        too_short_ratio: An answer is too short below this share of the reference's
+            words (references of at least ``too_short_min_words`` words only).
+        too_short_min_words: Shortest reference (in words) checked for ``too_short``.
+        repetition_ratio: Share of repeated word 3-grams above which an answer repeats itself.
+        expected_format: "auto" infers the answers' form from the references (a single
+            letter, JSON, a number); "none" checks nothing; "regex" uses ``format_regex``.
+        format_regex: The pattern a whole answer must match when expected_format is "regex".
+        metric: The run's main metric; None takes its first.
+        threshold: Scores below it count as wrong; None means 1 for pass/fail
+            metrics and 0.5 for the others.
+        min_language_chars: Shortest text (in letters) whose language is detected.
+    """
+
+    verbose_ratio: float = 3.0
+    verbose_min_extra: int = 15
+    too_short_ratio: float = 0.25
+    too_short_min_words: int = 8
+    repetition_ratio: float = 0.3
+    expected_format: FormatKind = "auto"
+    format_regex: str | None = None
+    metric: str | None = None
+    threshold: float | None = None
+    min_language_chars: int = 20
+
+    def __post_init__(self) -> None:
+        if self.expected_format == "regex":
+            if not self.format_regex:
+                raise AssayError("--format regex needs --format-regex PATTERN")
+            try:
+                re.compile(self.format_regex)
+            except re.error as exc:
+                raise AssayError(f"--format-regex {self.format_regex!r}: {exc}") from None
+        if self.verbose_ratio <= 1:
+            raise AssayError(f"--verbose-ratio must be above 1, got {self.verbose_ratio}")
+
+
+@dataclass
+class DetectorContext:
+    """The run being analysed and the options, with facts about the run computed once.
+
+    Attributes:
+        run: The run.
+        options: The detectors' options.
+        cache: Room for a detector's own precomputed state, by name.
+    """
+
+    run: Run
+    options: ErrorOptions = field(default_factory=ErrorOptions)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word (lower-cased) of the run's inputs, references and prompts: known words."""
+        words: set[str] = set()
+        for result in self.run.results:
+            for text in (result.input, result.reference or "", result.prompt):
+                words.update(w.lower() for w in WORD.findall(text))
+        return frozenset(words)
+
+    @functools.cached_property
+    def expected_format(self) -> str:
+        """The answers' expected form: the option, or one inferred from the references."""
+        if self.options.expected_format != "auto":
+            return self.options.expected_format
+        references = [r.reference.strip() for r in self.run.results if r.reference]
+        if not references:
+            return "none"
+        for kind in ("letter", "number", "json"):
+            if all(matches_format(kind, text, None) for text in references):
+                return kind
+        return "none"
+
+    @functools.cached_property
+    def max_new_tokens(self) -> int | None:
+        """The run's generation limit, if it recorded one."""
+        config = self.run.info.config
+        return config.generation.max_new_tokens if isinstance(config, EvalConfig) else None
+
+
+LETTER = re.compile(r"^\(?[A-Za-z]\)?[.)]?$")
+NUMBER = re.compile(r"^[-+]?\$?\d[\d,]*(\.\d+)?%?$")
+
+
+def matches_format(kind: str, text: str, regex: str | None) -> bool:
+    """Whether a whole answer has the given form ("letter", "number", "json", "regex")."""
+    text = text.strip()
+    if kind == "letter":
+        return bool(LETTER.match(text))
+    if kind == "number":
+        return bool(NUMBER.match(text))
+    if kind == "json":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return False
+        return isinstance(value, Mapping | list)
+    if kind == "regex" and regex is not None:
+        return re.fullmatch(regex, text, flags=re.DOTALL) is not None
+    return True

@@ -1,0 +1,51 @@
+"""The small pieces every terminal view shares: escaping, clipping, numbers.
+
+Model text is untrusted: every string that came from a model or a data set is
+escaped before rich sees it, so "[bold]" or "[link=...]" in an answer prints as
+typed. Every proportion and mean is shown on one scale, 0 to 1, with three
+decimals, in every view.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.markup import escape as _rich_escape
+
+from assay.metrics.base import MetricSummary
+
+CLIP = 240
+"""Most characters of one model answer or input shown in a table cell."""
+
+
+def escape(text: str) -> str:
+    """Text as rich prints it literally."""
+    return _rich_escape(text)
+
+
+def clip(value: object, width: int = CLIP) -> str:
+    """The text on one line, cut at `width` characters with an ellipsis; "" for nothing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def number(value: object) -> str:
+    """A score or mean, three decimals; "" for none, "nan" for NaN."""
+    if value is None:
+        return ""
+    result = float(value)  # type: ignore[arg-type]
+    return "nan" if math.isnan(result) else f"{result:.3f}"
+
+
+def interval(summary: MetricSummary) -> str:
+    """ "0.412 – 0.633", or "" when there is none."""
+    if math.isnan(summary.ci_low) or math.isnan(summary.ci_high):
+        return ""
+    return f"{number(summary.ci_low)} – {number(summary.ci_high)}"
+
+
+def counted(summary: MetricSummary) -> str:
+    """n, and the examples the metric could not score beside it: "3 (2 unscored)"."""
+    return f"{summary.n} ({summary.unscored} unscored)" if summary.unscored else str(summary.n)
