@@ -43,14 +43,18 @@ def test_bench_runs_stores_and_writes_harness_json(bench_data: Path, tmp_path: P
     assert set(first.scores) == {"acc", "acc_norm"}
     assert "arc_easy/acc_norm" in info.summary
 
-    shown = CliRunner().invoke(app, ["show", info.id, "--db", str(db)])
+    shown = CliRunner().invoke(app, ["show", info.id, "--format", "csv", "--db", str(db)])
     assert shown.exit_code == 0, shown.output
+    header, *rows = shown.output.splitlines()
+    assert header.split(",")[4:7] == ["acc", "acc_norm", "mc2"]  # per-question scores, shown
+    assert rows[0].split(",")[4] in ("0.0", "1.0")
 
     # a second model (here the same one, on one task) side by side with the first run
     again = [*args[:4], "truthfulqa_mc2", *args[5:], "--baseline", info.id]
     versus = CliRunner().invoke(app, again)
     assert versus.exit_code == 0, versus.output
-    assert "baseline" in versus.output and "+0.00" in versus.output
+    assert f"baseline: run {info.id}" in versus.output and "+0.000" in versus.output
+    assert "every question from the store or the cache" in versus.output
 
 
 def test_bench_reports_a_missing_split_without_a_traceback(tmp_path: Path) -> None:

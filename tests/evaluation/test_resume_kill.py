@@ -110,7 +110,8 @@ def test_killed_eval_resumes_and_matches_an_uninterrupted_run(tmp_path: Path) ->
     done_before = kill_after_some_results(data, db, tmp_path, at_least=4)
     assert 4 <= done_before < N, done_before
     (unfinished,), _, _ = stored(db)
-    assert unfinished.status == "running"
+    assert unfinished.status == "interrupted"  # killed: its owner's pid is gone
+    assert unfinished.owner is not None  # stored as running; read as interrupted
 
     run_to_completion(data, db, tmp_path)
     runs, ids, resumed_predictions = stored(db)

@@ -304,7 +304,7 @@ class _Bench:
 
     @functools.cached_property
     def _shots(self) -> dict[str, int]:
-        return dict(self.questions)
+        return {task: shots for task, shots in self.questions}
 
     @functools.cached_property
     def run_key(self) -> str:
@@ -338,7 +338,7 @@ class _Bench:
             n_examples=len(self._all_questions()),
             config=BenchConfig(
                 tasks=tuple(s.name for s in self.selections),
-                shots=dict(self.questions),
+                shots={task: shots for task, shots in self.questions},
                 limit=self.options.limit,
                 data_dir=str(self.options.data_dir) if self.options.data_dir else None,
                 fewshot_seed=self.options.fewshot_seed,
@@ -357,7 +357,7 @@ class _Bench:
             rows=rows,
             averages=averages,
             versions={t: get_task(t).version for (t, _) in self.questions},
-            shots=dict(self.questions),
+            shots={task: shots for task, shots in self.questions},
             sizes=self.sizes,
             groups={s.name: list(s.tasks) for s in self.selections if get_group(s.name)},
             stats=run.info.stats,

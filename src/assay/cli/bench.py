@@ -104,4 +104,4 @@ def _baseline(run_id: str | None, db: str | None) -> tuple[str, dict[str, float]
         info = store.get_run_info(run_id)
     if info.kind != "bench":
         raise OptionError("baseline", f"{run_id}: run {info.id} is an {info.kind} run, not bench")
-    return info.model_spec, {name: s.mean for name, s in info.summary.items()}
+    return f"run {info.id} ({info.model_spec})", {n: s.mean for n, s in info.summary.items()}

@@ -3,7 +3,6 @@ interval on the 0-1 scale of every other view, and a baseline beside it when ask
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from rich import box
@@ -11,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assay.bench.results import BenchResult, MetricValue
-from assay.terminal.text import escape, number
+from assay.terminal.text import escape, interval, number
 
 
 def bench_table(
@@ -25,16 +24,17 @@ def bench_table(
     the difference."""
     table = Table(
         title=f"{escape(result.model)}  (run {result.run_id}, {result.status})",
+        caption=f"baseline: {escape(baseline[0])}" if baseline is not None else None,
         box=box.SIMPLE_HEAD,
     )
-    table.add_column("task", overflow="fold")
+    table.add_column("task", overflow="fold", min_width=14)
     table.add_column("shots", justify="right")
     table.add_column("metric")
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("95% interval", justify="right", no_wrap=True)
     table.add_column("n", justify="right")
     if baseline is not None:
-        table.add_column(f"base {escape(baseline[0])}", justify="right", overflow="fold")
+        table.add_column("base", justify="right", no_wrap=True)
         table.add_column("Δ", justify="right")
     for row in result.rows:
         if row.group is not None and row.task not in requested:
@@ -49,13 +49,12 @@ def bench_table(
 def _cells(
     row: MetricValue, label: str, baseline: tuple[str, Mapping[str, float]] | None
 ) -> list[str]:
-    interval = "" if math.isnan(row.ci_low) else f"{number(row.ci_low)} – {number(row.ci_high)}"
     cells = [
         label if label.startswith("[bold]") else escape(label),
         "" if row.shots is None else str(row.shots),
         row.metric,
         number(row.value),
-        interval,
+        interval(row.ci_low, row.ci_high),
         str(row.n),
     ]
     if baseline is not None:

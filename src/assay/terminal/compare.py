@@ -42,7 +42,7 @@ def comparison(console: Console, result: Comparison, limit: int) -> None:
             number(m.a),
             number(m.b),
             f"{m.diff:+.3f}",
-            f"{m.ci_low:+.3f} – {m.ci_high:+.3f}",
+            f"{m.ci_low:+.3f}–{m.ci_high:+.3f}",
             m.test,
             f"{m.p_value:.3g}",
             f"[{color}]{m.verdict}[/]",

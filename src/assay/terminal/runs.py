@@ -86,7 +86,12 @@ def metrics_table(console: Console, info: RunInfo, metrics: Sequence[str]) -> No
         summary = info.summary.get(name)
         if summary is None:
             continue
-        table.add_row(escape(name), number(summary.mean), interval(summary), counted(summary))
+        table.add_row(
+            escape(name),
+            number(summary.mean),
+            interval(summary.ci_low, summary.ci_high),
+            counted(summary),
+        )
     console.print(table)
 
 

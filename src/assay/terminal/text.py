@@ -39,11 +39,11 @@ def number(value: object) -> str:
     return "nan" if math.isnan(result) else f"{result:.3f}"
 
 
-def interval(summary: MetricSummary) -> str:
-    """ "0.412 – 0.633", or "" when there is none."""
-    if math.isnan(summary.ci_low) or math.isnan(summary.ci_high):
+def interval(low: float, high: float) -> str:
+    """The interval as "0.412–0.633", or "" when there is none."""
+    if math.isnan(low) or math.isnan(high):
         return ""
-    return f"{number(summary.ci_low)} – {number(summary.ci_high)}"
+    return f"{number(low)}–{number(high)}"
 
 
 def counted(summary: MetricSummary) -> str:
