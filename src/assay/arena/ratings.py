@@ -59,11 +59,6 @@ class BattleCounts:
         return int(self.counts.sum())
 
 
-def count_battles(battles: Iterable[Battle]) -> BattleCounts:
-    """Aggregate battles into (pair, outcome) counts; "tie (bothbad)" counts as a tie."""
-    return count_frame(battles_frame(battles))
-
-
 def count_frame(frame: pd.DataFrame) -> BattleCounts:
     """Aggregate a (model_a, model_b, winner) DataFrame into pair/outcome counts, vectorised."""
     if frame.empty:

@@ -10,9 +10,8 @@ subjects) register with :func:`register_group`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from assay.bench.data import DataSpec, Doc
 from assay.exceptions import AssayError, did_you_mean
@@ -153,7 +152,3 @@ def known_names() -> str:
 
 def _load_builtin() -> None:
     from assay.bench import arc, hellaswag, mmlu, truthfulqa  # noqa: F401
-
-
-def literal_choices(values: Sequence[Any]) -> list[str]:
-    return [str(v) for v in values]

@@ -25,7 +25,6 @@ ROWS = 5
 MAX_BUCKET = 64
 """Most partners one text takes from one LSH bucket (a degenerate bucket cannot explode)."""
 _CHUNK_SHINGLES = 200_000
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _NON_WORD = re.compile(r"[\W_]+")
 
 

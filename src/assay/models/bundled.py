@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from assay.exceptions import MissingDependencyError, ModelError
+from assay.exceptions import MissingDependencyError
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,3 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
         ),
     )
 }
-
-
-def bundled_model(alias: str) -> BundledModel:
-    try:
-        return BUNDLED_MODELS[alias]
-    except KeyError:
-        raise ModelError(f"unknown bundled model '{alias}'") from None
