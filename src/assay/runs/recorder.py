@@ -23,6 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from types import TracebackType
 
 from assay.exceptions import AssayError, RunInProgressError, StoreError
@@ -131,7 +132,7 @@ class RunRecorder:
                 continue
             info = new_info()
             info.owner = owner
-            info.heartbeat_at = None
+            info.heartbeat_at = datetime.now(timezone.utc)
             info.status = "running"
             if store.try_create_run(info):
                 return cls(store, store.get_run_info(info.id), owned=True)
