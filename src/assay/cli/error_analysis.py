@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from assay.cli.common import DbOption, PluginOption, console, import_plugins, user_errors
-from assay.exceptions import OptionError
 from assay.terminal import error_analysis as render
 from assay.terminal.text import escape
 
@@ -41,6 +40,13 @@ def errors_command(
         str, typer.Option("--format", help="auto, none, letter, number, json or regex.")
     ] = "auto",
     format_regex: Annotated[str | None, typer.Option(help="Pattern for --format regex.")] = None,
+    train: Annotated[
+        str | None,
+        typer.Option(
+            help="The training set (a file, folder or hub id): its words are known words, "
+            "never misspellings."
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(help="Most examples listed by --examples.")] = 20,
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not store the categories.")
@@ -48,24 +54,31 @@ def errors_command(
     db: DbOption = None,
     plugin: PluginOption = None,
 ) -> None:
-    """Sort every example of a run into error categories (empty, truncated, repetition,
-    verbose, ..., incorrect), store them with the run, and suggest training-data fixes."""
+    """Sort every answer of a run into error categories (empty, truncated, repetition,
+    verbose, ..., incorrect), store them with the run, and suggest training-data fixes.
+
+    An answer is incorrect when the main metric calls it wrong and no other category
+    (empty, truncated, repetition, refusal, format, language, prompt_echo) explains
+    why. Failed generations have no answer: they are counted, not analysed.
+    """
     from assay.charts import COLORS, bar_chart
-    from assay.error_analysis import ErrorOptions, analyze_errors, get_category, save_errors
+    from assay.error_analysis import (
+        ErrorOptions,
+        analyze_errors,
+        get_category,
+        save_errors,
+        training_vocabulary,
+    )
     from assay.store import open_store
 
     import_plugins(plugin)
-    if expected_format not in ("auto", "none", "letter", "number", "json", "regex"):
-        raise OptionError(
-            "expected_format",
-            f"{expected_format!r} is not one of auto, none, letter, number, json, regex",
-        )
     options = ErrorOptions(
         verbose_ratio=verbose_ratio,
         expected_format=expected_format,  # type: ignore[arg-type]
         format_regex=format_regex,
         metric=metric,
         threshold=threshold,
+        train_vocabulary=training_vocabulary(train) if train is not None else frozenset(),
     )
     with open_store(db) as store:
         loaded = store.load_run(run)

@@ -8,6 +8,13 @@ returning a short detail ("repeat ratio 0.62") or None. Add one with the
     def apology(result: ExampleResult, context: DetectorContext) -> str | None:
         return "starts with sorry" if result.prediction.lower().startswith("sorry") else None
 
+A category that *explains* a wrong answer (``explains_wrong=True``) says why the
+answer could not score right whatever it meant: it is empty, cut off, a refusal,
+in another form or language, a loop, an echo of the prompt. One that only
+describes the answer's style (verbose, too short, misspelled) does not; an example
+that is wrong by the main metric and has no explaining category is ``incorrect``
+(see :mod:`assay.error_analysis.report`).
+
 Categories are reported most severe first, then most frequent.
 """
 
@@ -17,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from assay.exceptions import AssayError, did_you_mean
+from assay.exceptions import NotFoundError, did_you_mean
 
 if TYPE_CHECKING:
     from assay.error_analysis.context import DetectorContext
@@ -42,6 +49,8 @@ class Category:
         suggestion: What to change in the training data, as a sentence that may use
             ``{share}`` (e.g. "41%").
         detect: The detector; None for categories assigned after the others (``incorrect``).
+        explains_wrong: The category is reason enough for a wrong score, so an example
+            it is found on is not also ``incorrect``.
     """
 
     name: str
@@ -49,13 +58,19 @@ class Category:
     description: str
     suggestion: str
     detect: DetectFn | None
+    explains_wrong: bool = False
 
 
 _REGISTRY: dict[str, Category] = {}
 
 
 def detector(
-    name: str, *, severity: Severity, suggestion: str, replace: bool = False
+    name: str,
+    *,
+    severity: Severity,
+    suggestion: str,
+    explains_wrong: bool = False,
+    replace: bool = False,
 ) -> Callable[[F], F]:
     """Register a detector for an error category; the function is returned unchanged.
 
@@ -66,6 +81,8 @@ def detector(
         name: The category's name.
         severity: "high", "medium" or "low".
         suggestion: What to change in the training data; may use ``{share}``.
+        explains_wrong: The category is reason enough for a wrong score (an empty or
+            cut-off answer); False for one that describes style only (verbose).
         replace: Allow replacing a category registered under this name.
 
     Raises:
@@ -73,9 +90,8 @@ def detector(
     """
 
     def decorate(fn: F) -> F:
-        register_category(
-            Category(name, severity, _first_doc_line(fn), suggestion, fn), replace=replace
-        )
+        category = Category(name, severity, _first_doc_line(fn), suggestion, fn, explains_wrong)
+        register_category(category, replace=replace)
         return fn
 
     return decorate
@@ -103,12 +119,12 @@ def get_category(name: str) -> Category:
     """A registered category by name.
 
     Raises:
-        AssayError: No such category (the message lists the registered ones).
+        NotFoundError: No such category (the message lists the registered ones).
     """
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise AssayError(
+        raise NotFoundError(
             f"Unknown error category '{name}'.{did_you_mean(name, _REGISTRY)} "
             f"Categories: {', '.join(sorted(_REGISTRY))}."
         ) from None

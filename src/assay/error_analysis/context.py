@@ -7,14 +7,18 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from assay.exceptions import AssayError
+from assay.error_analysis.prose import known_words
+from assay.exceptions import OptionError
 from assay.runs.records import EvalConfig, Run
 
+if TYPE_CHECKING:
+    import pandas
+
 FormatKind = Literal["auto", "none", "letter", "json", "number", "regex"]
-WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-"""A word: letters, with inner apostrophes ("don't")."""
+FORMATS: tuple[FormatKind, ...] = ("auto", "none", "letter", "json", "number", "regex")
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,13 @@ class ErrorOptions:
         metric: The run's main metric; None takes its first.
         threshold: Scores below it count as wrong; None means 1 for pass/fail
             metrics and 0.5 for the others.
-        min_language_chars: Shortest text (in letters) whose language is detected.
+        min_language_chars: Fewest letters of prose on each side before a language is
+            detected.
+        min_language_words: Fewest distinct prose words on each side before a language
+            is detected: shorter texts are too ambiguous to tell.
+        train_vocabulary: Words (lower-cased) of the training data: known words for
+            ``spelling``, like the run's own questions and references. Build it with
+            :func:`training_vocabulary`.
     """
 
     verbose_ratio: float = 3.0
@@ -49,17 +59,43 @@ class ErrorOptions:
     metric: str | None = None
     threshold: float | None = None
     min_language_chars: int = 20
+    min_language_words: int = 8
+    train_vocabulary: frozenset[str] = field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
+        if self.expected_format not in FORMATS:
+            raise OptionError(
+                "expected_format",
+                f"must be one of {', '.join(FORMATS)}, got {self.expected_format!r}",
+            )
         if self.expected_format == "regex":
             if not self.format_regex:
-                raise AssayError("--format regex needs --format-regex PATTERN")
+                raise OptionError("format_regex", "is needed with expected_format regex")
             try:
                 re.compile(self.format_regex)
             except re.error as exc:
-                raise AssayError(f"--format-regex {self.format_regex!r}: {exc}") from None
+                raise OptionError("format_regex", f"{self.format_regex!r}: {exc}") from None
         if self.verbose_ratio <= 1:
-            raise AssayError(f"--verbose-ratio must be above 1, got {self.verbose_ratio}")
+            raise OptionError("verbose_ratio", f"must be above 1, got {self.verbose_ratio}")
+
+
+def training_vocabulary(source: str | Path | pandas.DataFrame) -> frozenset[str]:
+    """Every word (lower-cased) of a training set's text columns, for
+    ``ErrorOptions.train_vocabulary``: a word the model was trained on is no misspelling.
+
+    Args:
+        source: Anything :func:`assay.data.load_dataset` reads (a file, a folder, a hub id,
+            a DataFrame).
+
+    Raises:
+        DataError: The source cannot be read.
+    """
+    from assay.data import load_dataset
+
+    dataset = load_dataset(source)
+    return known_words(
+        value for example in dataset for value in example.fields.values() if isinstance(value, str)
+    )
 
 
 @dataclass
@@ -78,12 +114,20 @@ class DetectorContext:
 
     @functools.cached_property
     def vocabulary(self) -> frozenset[str]:
-        """Every word (lower-cased) of the run's inputs, references and prompts: known words."""
-        words: set[str] = set()
-        for result in self.run.results:
-            for text in (result.input, result.reference or "", result.prompt):
-                words.update(w.lower() for w in WORD.findall(text))
-        return frozenset(words)
+        """Known words (lower-cased): every word of the run's inputs, references and
+        prompts, and of the training vocabulary."""
+        texts = (t for r in self.run.results for t in (r.input, r.reference, r.prompt))
+        return known_words(texts) | self.options.train_vocabulary
+
+    @functools.cached_property
+    def reference_words(self) -> frozenset[str]:
+        """Every word (lower-cased) of the run's references: words of the answers' language."""
+        return known_words(r.reference for r in self.run.results)
+
+    @functools.cached_property
+    def input_words(self) -> frozenset[str]:
+        """Every word (lower-cased) of the run's inputs: words of the questions' language."""
+        return known_words(r.input for r in self.run.results)
 
     @functools.cached_property
     def expected_format(self) -> str:

@@ -2,8 +2,10 @@
 repetition, verbose, too_short, format, refusal and prompt_echo.
 
 ``spelling`` and ``language`` live in their own modules (they load a library), and
-``incorrect`` is assigned by :mod:`assay.error_analysis.report` to examples that
-score below the threshold with no other category.
+``incorrect`` is assigned by :mod:`assay.error_analysis.report` to examples that are
+wrong by the main metric with no category that explains it. Empty, truncated,
+repetition, format, refusal and prompt_echo explain a wrong answer; verbose and
+too_short describe its length only (a long or short answer can be right or wrong).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 from collections import Counter
 
 from assay.error_analysis.categories import Category, detector, register_category
-from assay.error_analysis.context import WORD, DetectorContext, matches_format
+from assay.error_analysis.context import DetectorContext, matches_format
+from assay.error_analysis.prose import WORD
 from assay.runs.records import ExampleResult
 
 TERMINAL = (".", "!", "?", '"', "'", ")", "]", "}", "`", "*")
@@ -40,6 +43,7 @@ def normalized(text: str | None) -> str:
     severity="high",
     suggestion="{share} of answers are empty: check the prompt template and stop strings, "
     "and make sure every training example has a non-empty answer",
+    explains_wrong=True,
 )
 def empty(result: ExampleResult, context: DetectorContext) -> str | None:
     """Nothing, or only whitespace."""
@@ -51,6 +55,7 @@ def empty(result: ExampleResult, context: DetectorContext) -> str | None:
     severity="high",
     suggestion="{share} of answers hit the token limit mid-answer: raise --max-new-tokens, "
     "or train on shorter answers that end with the end-of-sequence token",
+    explains_wrong=True,
 )
 def truncated(result: ExampleResult, context: DetectorContext) -> str | None:
     """Stopped at the token limit in the middle of an answer."""
@@ -70,6 +75,7 @@ def truncated(result: ExampleResult, context: DetectorContext) -> str | None:
     severity="high",
     suggestion="repetition in {share} of answers: add stop tokens / end-of-sequence to the "
     "training examples, and check for duplicated text in the training answers",
+    explains_wrong=True,
 )
 def repetition(result: ExampleResult, context: DetectorContext) -> str | None:
     """Repeated 3-grams, lines or sentences, with the share of repeated 3-grams."""
@@ -134,6 +140,7 @@ def too_short(result: ExampleResult, context: DetectorContext) -> str | None:
     severity="high",
     suggestion="{share} of answers miss the expected form: make every training answer "
     "follow it exactly (e.g. only the letter, or valid JSON)",
+    explains_wrong=True,
 )
 def format_(result: ExampleResult, context: DetectorContext) -> str | None:
     """Not in the expected form: a single letter, a number, JSON that parses, or a regex."""
@@ -150,6 +157,7 @@ def format_(result: ExampleResult, context: DetectorContext) -> str | None:
     severity="high",
     suggestion="{share} of answers are refusals: add training examples that answer this "
     "kind of question directly",
+    explains_wrong=True,
 )
 def refusal(result: ExampleResult, context: DetectorContext) -> str | None:
     """Declines to answer ("I'm sorry, but I can't ...", "As an AI ...")."""
@@ -164,6 +172,7 @@ def refusal(result: ExampleResult, context: DetectorContext) -> str | None:
     severity="medium",
     suggestion="{share} of answers repeat the question or the template: train on answers "
     "only (mask the prompt tokens) and use the same template at training and test time",
+    explains_wrong=True,
 )
 def prompt_echo(result: ExampleResult, context: DetectorContext) -> str | None:
     """Repeats the question or the prompt template."""
@@ -192,7 +201,7 @@ register_category(
     Category(
         "incorrect",
         "medium",
-        "Scores below the threshold on the main metric, with no other category.",
+        "Wrong by the main metric, with no category that explains why.",
         "{share} of answers are plainly wrong: add training examples on these topics, "
         "or check their references",
         None,

@@ -37,7 +37,7 @@ class CategoryCount:
         category: The category's name.
         severity: "high", "medium" or "low".
         count: Examples in the category.
-        share: count / examples in the run.
+        share: count / examples analysed (failed generations left out).
         example_id: One example of it (the first).
         example: That example's answer, shortened.
         suggestion: What to change in the training data.
@@ -58,11 +58,14 @@ class ErrorReport:
 
     Attributes:
         run_id: The run analysed.
-        n_examples: Examples in the run.
+        n_examples: Examples in the run, failed generations included.
         metric: The main metric used for ``incorrect`` (None when the run has no scores).
         threshold: Scores below it counted as wrong.
         errors: One record per (example, category).
         categories: The counts, sorted by severity, then count.
+        wrong: How the main metric decides wrong ("f1 below 0.5", or "no metric").
+        n_failed: Examples whose generation failed (no output): not answers, so not
+            analysed, and counted apart.
     """
 
     run_id: str
@@ -71,6 +74,13 @@ class ErrorReport:
     threshold: float | None
     errors: list[ExampleError] = field(repr=False)
     categories: list[CategoryCount]
+    wrong: str = "no metric"
+    n_failed: int = 0
+
+    @property
+    def n_analysed(self) -> int:
+        """Examples with an output: what the shares are shares of."""
+        return self.n_examples - self.n_failed
 
     @property
     def suggestions(self) -> list[str]:

@@ -1,22 +1,41 @@
-"""Error analysis of a run: every detector on every example, counted, with suggestions.
+"""Error analysis of a run: every detector on every answer, counted, with suggestions.
 
-Steps: run the detectors; mark examples that score below the threshold on the main
-metric with no other category ``incorrect``; let human labels replace the
-detectors' verdict where there are any; count and sort.
+Steps, in order:
+
+1. Leave out failed generations (:attr:`ExampleResult.failed`: no output). They are
+   not answers: no detector sees them, and the report counts them apart
+   (``n_failed``); shares are shares of the examples analysed.
+2. Run the detectors on every other example.
+3. Mark ``incorrect`` every example that is wrong by the main metric (the one rule
+   of :mod:`assay.runs.verdicts`: the metric asked for, else the run's first, below
+   its threshold) and that no category found on it *explains*. A category explains
+   a wrong answer when it is reason enough for the score whatever the answer meant:
+   empty, truncated, repetition, refusal, format, language and prompt_echo do;
+   verbose, too_short and spelling describe style only, so a long wrong answer is
+   both ``verbose`` and ``incorrect``. A category declares it when it is registered
+   (``explains_wrong``).
+4. Let human labels replace the detectors' verdict where there are any.
+5. Count and sort: most severe first, then most frequent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from assay.error_analysis.categories import SEVERITY_RANK, get_category, list_categories
+from assay.error_analysis.categories import (
+    SEVERITY_RANK,
+    Category,
+    get_category,
+    list_categories,
+)
 from assay.error_analysis.context import DetectorContext, ErrorOptions
 from assay.error_analysis.records import CategoryCount, ErrorReport, ExampleError
-from assay.exceptions import AssayError
-from assay.runs.records import Run
-from assay.runs.verdicts import main_metric
+from assay.exceptions import NotFoundError
+from assay.runs.records import ExampleResult, Run
+from assay.runs.verdicts import MainMetric, main_metric
 
 EXAMPLE_CHARS = 80
+INCORRECT = "incorrect"
 
 
 def analyze_errors(
@@ -26,7 +45,7 @@ def analyze_errors(
     categories: Sequence[str] | None = None,
     labels: Mapping[str, Sequence[str]] | None = None,
 ) -> ErrorReport:
-    """Categorise every example of a run: where the model fails, and how badly.
+    """Categorise every answer of a run: where the model fails, and how badly.
 
     Works on any run, including one of the base model before fine-tuning.
 
@@ -39,24 +58,17 @@ def analyze_errors(
             unknown label names are kept with severity "medium".
 
     Raises:
-        AssayError: A category name is unknown, or the main metric option names a
-            metric the run did not score.
+        NotFoundError: A category name is unknown.
+        OptionError: The main metric option names a metric the run did not score.
     """
     options = options or ErrorOptions()
     context = DetectorContext(run, options)
     chosen = [get_category(name) for name in categories] if categories else list_categories()
     main = main_metric(run, options.metric, options.threshold)
+    answers = [r for r in run.results if not r.failed]
     errors: list[ExampleError] = []
-    for result in run.results:
-        found = [
-            ExampleError(result.example_id, c.name, c.severity, detail)
-            for c in chosen
-            if c.detect is not None and (detail := c.detect(result, context)) is not None
-        ]
-        wants_incorrect = any(c.name == "incorrect" for c in chosen)
-        if not found and wants_incorrect and main.wrong(result):
-            detail = f"{main.name} {main.value(result):.3g}"
-            found.append(ExampleError(result.example_id, "incorrect", "medium", detail))
+    for result in answers:
+        found = _detect(result, context, chosen, main)
         if labels is not None and result.example_id in labels:
             found = [_labelled(result.example_id, name) for name in labels[result.example_id]]
         errors.extend(found)
@@ -66,21 +78,47 @@ def analyze_errors(
         metric=main.name,
         threshold=main.threshold,
         errors=errors,
-        categories=_count(run, errors),
+        categories=_count(answers, errors),
+        wrong=main.describe(),
+        n_failed=len(run.results) - len(answers),
     )
+
+
+def _detect(
+    result: ExampleResult,
+    context: DetectorContext,
+    chosen: Sequence[Category],
+    main: MainMetric,
+) -> list[ExampleError]:
+    """The categories found on one answer, ``incorrect`` last when it applies."""
+    found: list[ExampleError] = []
+    explained = False
+    for category in chosen:
+        if category.detect is None:
+            continue
+        detail = category.detect(result, context)
+        if detail is not None:
+            found.append(ExampleError(result.example_id, category.name, category.severity, detail))
+            explained = explained or category.explains_wrong
+    wants_incorrect = any(c.name == INCORRECT for c in chosen)
+    if wants_incorrect and not explained and main.wrong(result):
+        detail = f"{main.name} {main.value(result):.3g} ({main.describe()})"
+        severity = get_category(INCORRECT).severity
+        found.append(ExampleError(result.example_id, INCORRECT, severity, detail))
+    return found
 
 
 def _labelled(example_id: str, name: str) -> ExampleError:
     try:
         severity: str = get_category(name).severity
-    except AssayError:
+    except NotFoundError:
         severity = "medium"
     return ExampleError(example_id, name, severity, "human label", "label")
 
 
-def _count(run: Run, errors: Sequence[ExampleError]) -> list[CategoryCount]:
-    n = max(1, len(run.results))
-    predictions = {r.example_id: r.prediction for r in run.results}
+def _count(answers: Sequence[ExampleResult], errors: Sequence[ExampleError]) -> list[CategoryCount]:
+    n = max(1, len(answers))
+    predictions = {r.example_id: r.prediction for r in answers}
     by_category: dict[str, list[ExampleError]] = {}
     for error in errors:
         by_category.setdefault(error.category, []).append(error)
@@ -89,7 +127,7 @@ def _count(run: Run, errors: Sequence[ExampleError]) -> list[CategoryCount]:
         share = len(found) / n
         try:
             template = get_category(name).suggestion
-        except AssayError:
+        except NotFoundError:
             template = ""
         first = found[0]
         rows.append(
