@@ -67,7 +67,7 @@ def main() -> None:
     print(f"{N} examples, max_new_tokens=4")
     print(f"  first run (generates, fills the cache) {fill:7.2f} s")
     print(
-        f"  identical re-run, evaluate()           {rerun:7.2f} s   cached={again.info.stats['cached']}"
+        f"  identical re-run, evaluate()           {rerun:7.2f} s   cached={again.info.stats.cached}"
     )
     print(
         f"  identical re-run, `assay eval` process {cli:7.2f} s   (interpreter, imports, tokenizer)"
