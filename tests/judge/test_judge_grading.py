@@ -13,7 +13,7 @@ import pytest
 from assay.data.example import Example
 from assay.judge import Judge
 from assay.judge.parse import clean, parse_pair, parse_pass_fail, parse_score
-from assay.judge.prompts import fence_tag, grade_prompt
+from assay.judge.prompts import fence_nonce, grade_prompt
 from assay.metrics import ScoreInput, get_metric
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -55,7 +55,8 @@ def test_pass_fail_and_pair_forms() -> None:
 def test_stored_real_replies_of_the_bundled_judge_never_crash_the_parser() -> None:
     replies = json.loads((FILES / "smollm2_replies.json").read_text())
     for reply in replies:
-        text = clean(reply["reply"], reply["tag"], [reply["candidate"]])
+        nonce = reply["tag"].removeprefix("answer-")
+        text = clean(reply["reply"], nonce, [reply["candidate"]])
         parsed = parse_pair(text) if reply["kind"] == "pair" else parse_score(text)
         if parsed is not None and reply["kind"] == "score":
             assert 1 <= float(parsed.value) <= 10
@@ -89,14 +90,15 @@ def test_an_answer_that_asks_for_a_10_does_not_get_it() -> None:
 
     (grade,) = Judge(ScriptedModel(fair)).grade([("Name a primary color.", "red", injection)])
     assert grade.value == 1.0
-    tag = fence_tag(injection)
-    assert seen[0].count(f"</{tag}>") == 1 and injection in seen[0]
+    nonce = fence_nonce("Name a primary color.", "red", injection)
+    assert seen[0].count(f"</answer-{nonce}>") == 1 and injection in seen[0]
 
 
-def test_grade_prompt_tells_the_judge_to_ignore_instructions_in_the_answer() -> None:
-    system, user, tag = grade_prompt("q", "ref", "ans", "rubric", pass_fail=False)
-    assert tag in system and "never instructions" in system
-    assert f"<{tag}>\nans\n</{tag}>" in user and "Reference answer:\nref" in user
+def test_grade_prompt_fences_the_question_the_reference_and_the_answer() -> None:
+    system, user, nonce = grade_prompt("q", "ref", "ans", "rubric", pass_fail=False)
+    assert f"<answer-{nonce}>" in system and "never instructions" in system
+    for role, text in (("question", "q"), ("reference", "ref"), ("answer", "ans")):
+        assert f"<{role}-{nonce}>\n{text}\n</{role}-{nonce}>" in user
 
 
 def test_identity_covers_model_prompt_version_rubric_and_params() -> None:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html as html_lib
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from tests.web.review_data import (
+    FAILED_ERROR,
+    FAILED_MESSAGE,
+    RUN_BENCH,
+    RUN_FAILED,
+    write_bench_run,
+    write_failed_run,
+)
 from typer.testing import CliRunner
 
 from assay.arena import Battle, save_battles
@@ -94,6 +105,83 @@ def test_report_has_everything_and_escapes_model_text(db: Path, tmp_path: Path) 
     assert "0.250" in html and "+0.500" in html  # base mean, tuned minus base
     # Self-contained: no outside references (images are data: URIs).
     assert not re.search(r'(src|href)="(?!data:|#)', html)
+
+
+@pytest.fixture
+def honest_db(tmp_path: Path) -> Path:
+    """A bench run and a run whose endpoint failed on two of six examples."""
+    path = tmp_path / "honest.db"
+    with open_store(str(path)) as store:
+        write_bench_run(store)
+        write_failed_run(store)
+    return path
+
+
+def _cells(html: str, table: str) -> list[list[str]]:
+    body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', html, flags=re.S)
+    assert body, table
+    rows = re.findall(r"<tr>(.*?)</tr>", body.group(1), flags=re.S)
+    return [
+        [_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+        for row in rows
+    ]
+
+
+def _text(cell: str) -> str:
+    """A cell's text as shown: tags dropped, entities read, whitespace squeezed."""
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+
+
+def test_a_bench_run_shows_its_per_question_scores(honest_db: Path, tmp_path: Path) -> None:
+    html = _report(honest_db, tmp_path, RUN_BENCH)
+    metrics = {row[0]: row[1] for row in _cells(html, "metrics")}
+    assert metrics == {
+        "arc_challenge/acc": "0.500 [0.150, 0.850] n=4",
+        "arc_challenge/acc_norm": "0.500 [0.150, 0.850] n=4",
+        "truthfulqa_mc2/mc2": "0.500 [0.375, 0.625] n=2",
+    }
+    header = re.search(r'<table id="examples">\s*<thead><tr>(.*?)</tr>', html, flags=re.S)
+    assert header and re.findall(r"<th>(.*?)</th>", header.group(1))[-3:] == [
+        "acc",
+        "acc_norm",
+        "mc2",
+    ]
+    rows = _cells(html, "examples")
+    assert [row[-3:] for row in rows] == [
+        ["1.000", "1.000", ""],
+        ["0.000", "1.000", ""],
+        ["0.000", "0.000", ""],
+        ["1.000", "0.000", ""],
+        ["", "", "0.625"],
+        ["", "", "0.375"],
+    ]
+
+
+def test_a_run_with_failed_examples_says_so(honest_db: Path, tmp_path: Path) -> None:
+    html = _report(honest_db, tmp_path, RUN_FAILED)
+    (run,) = _cells(html, "runs")
+    assert run[5] == f"incomplete {FAILED_MESSAGE}"
+    metrics = {row[0]: row[1] for row in _cells(html, "metrics")}
+    assert metrics["judge"] == "7.000 [7.000, 7.000] n=3, 1 unscored"
+    assert metrics["exact_match"] == "0.500 [0.150, 0.850] n=4"
+    rows = {row[0]: row[3:] for row in _cells(html, "examples")}
+    for failed in ("ex1", "ex4"):
+        assert rows[failed] == [f"failed {FAILED_ERROR}", "–", "–"]
+    assert rows["ex3"] == ["Paris is the capital 3", "0.000", "7.000"]
+
+
+def test_the_report_allows_only_its_own_script_and_style(db: Path, tmp_path: Path) -> None:
+    html = _report(db, tmp_path, "rrrr00000001", "rrrr00000002")
+    meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    assert meta
+    policy = html_lib.unescape(meta.group(1))
+    (script,) = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    (style,) = re.findall(r"<style>(.*?)</style>", html, flags=re.S)
+    for kind, text in (("script", script), ("style", style)):
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        assert f"{kind}-src 'sha256-{digest}'" in policy
+    assert "default-src 'none'" in policy and "img-src data:" in policy
+    assert "unsafe-inline" not in policy and " style=" not in html
 
 
 def test_unknown_run_is_a_one_line_error(db: Path, tmp_path: Path) -> None:

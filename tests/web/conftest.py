@@ -1,9 +1,10 @@
-"""Two small runs over the same questions in an SQLite store, one answer an XSS payload;
-and a real uvicorn server on loopback for the server and browser tests (on SQLite, or
+"""Two small runs over the same questions in an SQLite store (one answer an XSS payload),
+a run with failed examples and a bench run (review_data.py); and a real uvicorn server on loopback for the server and browser tests (on SQLite, or
 on PostgreSQL for a test that parametrises `store_url` indirectly with "postgresql")."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -14,7 +15,13 @@ from pathlib import Path
 import pytest
 import uvicorn
 from tests.postgres import fresh_database
-from tests.web.review_data import RUN_A, RUN_B, write_run
+from tests.web.review_data import (
+    RUN_A,
+    RUN_B,
+    write_bench_run,
+    write_failed_run,
+    write_run,
+)
 
 from assay.store import Store, open_store
 from assay.web import create_app
@@ -24,9 +31,16 @@ from assay.web import create_app
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "assay.db"
     with open_store(str(path)) as store:
-        write_run(store, RUN_A, "base", 6, good=False)
-        write_run(store, RUN_B, "tuned", 6, good=True)
+        write_all(store)
     return path
+
+
+def write_all(store: Store) -> None:
+    """Every test run of review_data.py."""
+    write_run(store, RUN_A, "base", 6, good=False)
+    write_run(store, RUN_B, "tuned", 6, good=True)
+    write_failed_run(store)
+    write_bench_run(store)
 
 
 @pytest.fixture
@@ -58,8 +72,7 @@ def store_url(request: pytest.FixtureRequest) -> Iterator[str]:
     assert backend == "postgresql", backend
     with fresh_database() as url:
         with open_store(url) as store:
-            write_run(store, RUN_A, "base", 6, good=False)
-            write_run(store, RUN_B, "tuned", 6, good=True)
+            write_all(store)
         yield url
 
 
@@ -91,5 +104,10 @@ def serve(store_url: str) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where browser tests put their screenshots."""
+    """Where browser tests put their screenshots: $ASSAY_SCREENSHOTS when set (to keep and
+    look at them), else a temporary folder."""
+    keep = os.environ.get("ASSAY_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        return Path(keep)
     return tmp_path_factory.mktemp("screenshots")

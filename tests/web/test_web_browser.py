@@ -1,6 +1,9 @@
-"""Chromium (Debian's, driven by Playwright) against a real server: open a run, label
-with the keyboard, vote blind and see the leaderboard change, XSS shows as text.
-Screenshots of each page go to the test's screenshot folder."""
+"""Chromium (Debian's, driven by Playwright) against a real server, every page under the
+app's Content-Security-Policy: open a run, label with the keyboard, vote blind and see
+the leaderboard change, XSS shows as text, a bench run and a run with failed examples
+read honestly; no page trips the policy, and an injected inline script does not run.
+Screenshots of each page go to the test's screenshot folder (ASSAY_SCREENSHOTS, when
+set, keeps them)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Any
 
 import pytest
 from tests.web.conftest import Server
-from tests.web.review_data import RUN_A, RUN_B, XSS
+from tests.web.review_data import FAILED_ERROR, RUN_A, RUN_B, RUN_BENCH, RUN_FAILED, XSS
 
 from assay.review import load_labels
 from assay.store import open_store
@@ -44,12 +47,22 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, serve: Callable[..., Server]) -> Iterator[Any]:
+    """A page on a fresh server; the test fails if anything on it trips the CSP."""
     server = serve()
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     opened.set_default_timeout(15000)
+    violations: list[str] = []
+    opened.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    opened.violations = violations
     yield opened
     context.close()
+    assert violations == [], violations
 
 
 def _sign_in(page: Any, name: str = "ann") -> None:
@@ -125,3 +138,46 @@ def test_blind_vote_changes_the_leaderboard(page: Any, shots: Path) -> None:
     assert "(1 battles)" in board.inner_text().lower()
     assert board.locator("td.model").first.inner_text() == winner
     page.screenshot(path=str(shots / "leaderboard.png"), full_page=True)
+
+
+def test_a_bench_run_and_a_run_with_failed_examples(page: Any, shots: Path) -> None:
+    page.goto(f"/runs/{RUN_BENCH}")
+    summary = page.inner_text("#summary")
+    assert "arc_challenge/acc_norm\t0.500\t[0.150, 0.850]\tn=4" in summary
+    cells = page.locator("table.examples tbody tr").nth(4).locator("td")
+    assert cells.nth(7).inner_text() == "0.625"  # truthfulqa_mc2/0's mc2, 0-1, three decimals
+    assert (
+        page.locator("table.examples tbody tr").first.locator("td").nth(5).inner_text() == "1.000"
+    )
+    page.screenshot(path=str(shots / "run-bench.png"), full_page=True)
+    page.goto(f"/runs/{RUN_FAILED}")
+    assert "incomplete" in page.inner_text("#run-status")
+    assert "--retry-errors" in page.inner_text("#run-status")
+    assert "n=3, 1 unscored" in page.inner_text("#summary")
+    failed = page.locator("table.examples tbody tr.failed")
+    assert failed.count() == 2 and FAILED_ERROR in failed.first.inner_text()
+    page.screenshot(path=str(shots / "run-failed.png"), full_page=True)
+    page.click("tr.failed a.mono >> nth=0")
+    page.wait_for_selector("#failed")
+    assert FAILED_ERROR in page.inner_text("#error")
+    page.keyboard.press("j")
+    page.wait_for_url("**/examples/ex2")
+    page.go_back()
+    page.wait_for_selector("#failed")
+    page.screenshot(path=str(shots / "example-failed.png"), full_page=True)
+
+
+def test_an_injected_inline_script_does_not_run(page: Any) -> None:
+    page.goto(f"/runs/{RUN_A}")
+    ran = page.evaluate(
+        """() => new Promise((done) => {
+            document.addEventListener("securitypolicyviolation", (e) => done(e.violatedDirective));
+            const script = document.createElement("script");
+            script.textContent = "window.inlined = 1";
+            document.body.appendChild(script);
+            setTimeout(() => done(window.inlined === 1 ? "ran" : "silent"), 2000);
+        })"""
+    )
+    assert ran.startswith("script-src"), ran
+    assert page.evaluate("window.inlined") is None
+    page.violations.clear()  # the refusal this test provoked

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import random
+import re
+from pathlib import Path
 
 import pytest
-from tests.web.review_data import RUN_A, RUN_B
+from tests.web.review_data import RUN_A, RUN_B, RUN_FAILED
 
 from assay.arena import load_battles
-from assay.exceptions import AssayError
+from assay.exceptions import AssayError, NotFoundError, OptionError
 from assay.review import (
     ExampleFilter,
     Label,
+    Preference,
     agreement,
     cohen_kappa,
+    export_preferences,
     fleiss_kappa,
     load_labels,
     new_ticket,
@@ -25,6 +32,8 @@ from assay.review import (
 )
 from assay.review.diff import diff_pieces
 from assay.review.labels import labels_text
+from assay.review.spreadsheet import neutralise
+from assay.review.votes import preferences_text
 from assay.store import Store
 
 
@@ -43,7 +52,7 @@ def test_labels_round_trip_and_relabel_replaces(store: Store) -> None:
 
 
 def test_bad_verdict_is_refused(store: Store) -> None:
-    with pytest.raises(AssayError, match="not one of"):
+    with pytest.raises(AssayError, match="must be one of"):
         save_label(store, Label(RUN_A, "ex1", "ann", "great"))
 
 
@@ -140,3 +149,71 @@ def test_error_analysis_categories_filter_and_count(store: Store) -> None:
     verbose = page_examples(store, RUN_A, ExampleFilter(category="verbose"))
     assert [r.example_id for r in verbose.rows] == ["ex1", "ex3"]
     assert category_counts(store, RUN_A) == {"verbose": 2, "hallucination": 1}
+
+
+CSV_CASES = json.loads((Path(__file__).parent / "files" / "csv_injection.json").read_text())
+
+
+def _csv_cells(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+@pytest.mark.parametrize("case", CSV_CASES, ids=[repr(c["cell"])[:30] for c in CSV_CASES])
+def test_label_csv_cells_never_start_like_a_formula(store: Store, case: dict[str, str]) -> None:
+    save_label(store, Label(RUN_A, "ex1", "ann", "incorrect", [case["cell"] or "x"], case["cell"]))
+    (row,) = _csv_cells(labels_text(load_labels(store, RUN_A), "csv"))
+    assert row["note"] == case["shown"]
+    if case["cell"].strip():
+        assert row["categories"] == neutralise(case["cell"].strip())
+    (label,) = load_labels(store, RUN_A)  # the store and the JSONL keep the text as written
+    assert label.note == case["cell"]
+    assert json.loads(labels_text([label], "jsonl"))["note"] == case["cell"]
+
+
+@pytest.mark.parametrize("case", CSV_CASES, ids=[repr(c["cell"])[:30] for c in CSV_CASES])
+def test_preference_csv_cells_never_start_like_a_formula(case: dict[str, str]) -> None:
+    pref = Preference(case["cell"], case["cell"], "no", "=model", "b", "ex1", "@ann")
+    (row,) = _csv_cells(preferences_text([pref], "csv"))
+    assert (row["prompt"], row["chosen"], row["rejected"]) == (case["shown"], case["shown"], "no")
+    assert (row["chosen_model"], row["reviewer"]) == ("'=model", "'@ann")
+    assert json.loads(preferences_text([pref], "jsonl"))["prompt"] == case["cell"]
+
+
+def test_preferences_export_by_extension(store: Store, tmp_path: Path) -> None:
+    ticket = new_ticket(store, [RUN_A, RUN_B], "ann", rng=random.Random(3))
+    vote(store, ticket.id, "b", "ann")
+    assert _csv_cells(export_preferences(store, tmp_path / "p.csv").read_text())[0]["reviewer"]
+    assert json.loads(export_preferences(store, tmp_path / "p.jsonl").read_text())["reviewer"]
+    with pytest.raises(OptionError, match=r"\.jsonl or \.csv"):
+        export_preferences(store, tmp_path / "p.txt")
+    assert not (tmp_path / "p.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("label", "error", "fragment"),
+    [
+        (Label("nosuchrun000", "ex1", "ann", "correct"), NotFoundError, "no run 'nosuchrun000'"),
+        (Label(RUN_A[:6], "ex1", "ann", "correct"), NotFoundError, "full id"),
+        (Label(RUN_A, "ex99", "ann", "correct"), NotFoundError, "has no example 'ex99'"),
+        (Label(RUN_A, "ex1", " ", "correct"), OptionError, "reviewer needs a name"),
+        (Label(RUN_A, "ex1", "a" * 129, "correct"), OptionError, "at most 128"),
+        (Label(RUN_A, "ex1", "ann\nbob", "correct"), OptionError, "control character"),
+        (Label(RUN_A, "ex1", "ann", "correct", ["c" * 129]), OptionError, "at most 128"),
+        (Label(RUN_A, "ex1", "ann", "correct", note="a\x00b"), OptionError, "NUL"),
+        (Label(RUN_A, "ex1\x00", "ann", "correct"), OptionError, "NUL"),
+    ],
+)
+def test_a_label_for_nothing_or_with_a_bad_field_is_refused_and_not_stored(
+    store: Store, label: Label, error: type[Exception], fragment: str
+) -> None:
+    with pytest.raises(error, match=re.escape(fragment)):
+        save_label(store, label)
+    assert load_labels(store, RUN_A) == [] and load_labels(store, label.run_id) == []
+
+
+def test_failed_examples_are_never_drawn_for_a_blind_pair(store: Store) -> None:
+    drawn = {
+        new_ticket(store, [RUN_A, RUN_FAILED], "ann", rng=random.Random(seed)).example_id
+        for seed in range(40)
+    }
+    assert drawn == {"ex0", "ex2", "ex3", "ex5"}  # ex1 and ex4 failed in RUN_FAILED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 import typer
 
@@ -24,8 +25,9 @@ def review_command(
     token: Annotated[
         str | None,
         typer.Option(
-            help="Require this token on every request (needed beyond 127.0.0.1); "
-            "default $ASSAY_REVIEW_TOKEN."
+            help="Require this token on every request (needed beyond 127.0.0.1): 16 or more "
+            "characters, default $ASSAY_REVIEW_TOKEN. Generate one with: python -c "
+            '"import secrets; print(secrets.token_urlsafe(32))".'
         ),
     ] = None,
     db: DbOption = None,
@@ -33,14 +35,18 @@ def review_command(
     """Label outputs and vote blind between runs in a web app over the store."""
     import uvicorn
 
-    from assay.web import check_bind, create_app
+    from assay.web import check_bind, check_port, check_token, create_app
     from assay.web.security import TOKEN_ENV
 
-    token = token or os.environ.get(TOKEN_ENV) or None
+    if token is None:
+        token = os.environ.get(TOKEN_ENV) or None
+    check_port(port)
+    if token is not None:
+        check_token(token)
     check_bind(host, token)
     app = create_app(db, token=token)
     shown = f"[{host}]" if ":" in host else host
-    suffix = f"/?token={token}" if token else "/"
+    suffix = f"/?{urlencode({'token': token})}" if token else "/"
     console.print(f"assay review on http://{escape(shown)}:{port}{escape(suffix)}  (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -133,7 +133,7 @@ class Judge:
         pass_fail = self.mode == "pass_fail"
         built = [p.grade_prompt(q, r, a, self.rubric, pass_fail=pass_fail) for q, r, a in items]
         parser = parse_pass_fail if pass_fail else parse_score
-        parsed = self._ask(built, [[a] for _, _, a in items], parser)
+        parsed = self._ask(built, [[q, r or "", a] for q, r, a in items], parser)
         grades = []
         for result, raw in parsed:
             if result is None:
@@ -144,12 +144,12 @@ class Judge:
 
     def compare(self, items: Sequence[PairItem]) -> list[PairVerdict]:
         """Judge each pair in both orders (x as A, then y as A)."""
-        built, candidates = [], []
+        built, untrusted = [], []
         for item in items:
             built.append(p.pair_prompt(item.question, item.reference, item.answer_x, item.answer_y))
             built.append(p.pair_prompt(item.question, item.reference, item.answer_y, item.answer_x))
-            candidates += [[item.answer_x, item.answer_y]] * 2
-        parsed = self._ask(built, candidates, parse_pair)
+            untrusted += [[item.question, item.reference or "", item.answer_x, item.answer_y]] * 2
+        parsed = self._ask(built, untrusted, parse_pair)
         verdicts = []
         for i in range(len(items)):
             (first, _), (second, _) = parsed[2 * i], parsed[2 * i + 1]
@@ -159,15 +159,18 @@ class Judge:
     def _ask(
         self,
         built: Sequence[tuple[str, str, str]],
-        candidates: Sequence[Sequence[str]],
+        untrusted: Sequence[Sequence[str]],
         parser: Callable[[str], Parsed | None],
     ) -> list[tuple[Parsed | None, str]]:
-        """Ask every prompt; ask again once, with a format reminder, where unreadable."""
+        """Ask every prompt; ask again once, with a format reminder, where unreadable.
+
+        Each reply is read only after what it copied from the prompt's untrusted texts
+        (question, reference, candidates) is cut out (parse.clean)."""
         prompts = [Prompt(user, system, chat=True) for system, user, _ in built]
         replies = [g.text for g in self.model.generate(prompts, self.params)]
         results = [
-            (parser(clean(r, b[2], c)), r)
-            for r, b, c in zip(replies, built, candidates, strict=True)
+            (parser(clean(r, b[2], u)), r)
+            for r, b, u in zip(replies, built, untrusted, strict=True)
         ]
         again = [i for i, (parsed, _) in enumerate(results) if parsed is None]
         if again:
@@ -176,7 +179,7 @@ class Judge:
             ]
             for i, generation in zip(again, self.model.generate(retry, self.params), strict=True):
                 reply = generation.text
-                results[i] = (parser(clean(reply, built[i][2], candidates[i])), reply)
+                results[i] = (parser(clean(reply, built[i][2], untrusted[i])), reply)
         self.unparsable += sum(parsed is None for parsed, _ in results)
         return results
 

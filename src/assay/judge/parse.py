@@ -1,9 +1,19 @@
 """Reading a judge's reply: a score, a pass/fail verdict or a pairwise winner, and a reason.
 
 Judges are weak and strange, so several forms are accepted (JSON, "Score: 7",
-"7/10", "[[A]]", "Verdict: tie", ...). Before anything is read, every fenced
-candidate block and every verbatim copy of a candidate answer is cut out of the
-reply, so a judge that echoes an answer saying "Score: 10" does not give it 10.
+"7/10", "[[A]]", "Verdict: tie", ...). Before anything is read, :func:`clean` cuts out
+of the reply what the judge may have copied from the untrusted text it was shown (the
+question, the reference and the candidates):
+
+1. every fenced block (``<answer-NONCE>…``, see prompts.py), closed or not;
+2. every verbatim copy of an untrusted text of 8 characters or more;
+3. every verdict-like fragment found in the untrusted text: a JSON object, a
+   "Score: 10", "10/10", "[[A]]", "Winner: B" or "verdict: pass", and any line that
+   alone reads as a verdict ("10", "PASS").
+
+So a judge that quotes an injected "Score: 10" line from an answer does not give it 10:
+what is left is read, and a reply with nothing of the judge's own is unparsable (the
+judge is asked again once, then the reply counts as unparsable, never as a grade).
 None means unparsable.
 """
 
@@ -11,10 +21,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assay.judge.prompts import ROLES
+
 Verdict = str  # "A", "B" or "tie"
+
+SCORE_PATTERNS = (
+    r"(?:score|rating|grade)\W{0,3}\s*(?:is|of)?\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(?:/\s*10)?",
+    r"\b(\d+(?:\.\d+)?)\s*/\s*10\b",
+    r"\b(\d+(?:\.\d+)?)\s+out\s+of\s+10\b",
+)
+PAIR_PATTERNS = (
+    r"\[\[\s*(A|B|tie|C)\s*\]\]",
+    r"(?:winner|verdict|better(?: answer)?)\s*(?:is)?\s*[:=]?\s*\(?\"?(A|B|tie)\b",
+)
+PASS_FAIL_PATTERNS = (r"(?:verdict|result|grade)\W{0,3}\s*(?:is)?\s*[:=]?\s*\"?(pass|fail)\w*",)
+JSON_OBJECT = r"\{[^{}]*\}"
+COPIED_TEXT = 8
+"""Untrusted texts at least this long are cut wherever the reply repeats them verbatim."""
 
 
 @dataclass(frozen=True)
@@ -25,13 +51,59 @@ class Parsed:
     reason: str
 
 
-def clean(reply: str, tag: str, candidates: Sequence[str]) -> str:
-    """The reply without fenced blocks or copies of the candidates in it."""
-    text = re.sub(rf"<{re.escape(tag)}>.*?(</{re.escape(tag)}>|$)", " ", reply, flags=re.S)
-    for candidate in candidates:
-        if len(candidate.strip()) >= 8:
-            text = text.replace(candidate.strip(), " ")
+def clean(reply: str, nonce: str, untrusted: Sequence[str]) -> str:
+    """The reply without fenced blocks, copies of the untrusted texts, or the verdict-like
+    fragments found in them (see the module's rule).
+
+    Args:
+        reply: The judge's reply.
+        nonce: The fence nonce of the prompt (prompts.py).
+        untrusted: The texts the prompt fenced: question, reference, candidates.
+    """
+    roles = "|".join(ROLES)
+    tag = rf"(?:{roles})-{re.escape(nonce)}"
+    text = re.sub(rf"<{tag}>.*?(?:</{tag}>|$)", " ", reply, flags=re.S)
+    for piece in untrusted:
+        if len(piece.strip()) >= COPIED_TEXT:
+            text = text.replace(piece.strip(), " ")
+    fragments, lines = _verdict_like(untrusted)
+    if lines:
+        text = "\n".join("" if _squash(line) in lines else line for line in text.splitlines())
+    for fragment in sorted(fragments, key=len, reverse=True):
+        text = re.sub(_loose(fragment), " ", text, flags=re.I)
     return text
+
+
+def _verdict_like(untrusted: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Verdict-like fragments in the untrusted texts, and their lines that alone read as
+    a verdict (squashed: lower case, single spaces)."""
+    fragments: set[str] = set()
+    lines: set[str] = set()
+    patterns = (JSON_OBJECT, *SCORE_PATTERNS, *PAIR_PATTERNS, *PASS_FAIL_PATTERNS)
+    for piece in untrusted:
+        for pattern in patterns:
+            fragments.update(m.group(0).strip() for m in re.finditer(pattern, piece, flags=re.I))
+        for line in piece.splitlines():
+            if line.strip() and any(read(line) is not None for read in _READERS):
+                lines.add(_squash(line))
+    return {f for f in fragments if f}, lines
+
+
+def _loose(fragment: str) -> str:
+    """A pattern matching the fragment whatever the whitespace between its words and signs
+    ("Score: 10" matches "score :10"), never inside a longer word or number ("Score: 1"
+    does not match in "Score: 10")."""
+    tokens = re.findall(r"\w+|[^\w\s]", fragment)
+    pattern = r"\s*".join(re.escape(token) for token in tokens)
+    if tokens and re.match(r"\w", tokens[0]):
+        pattern = r"(?<!\w)" + pattern
+    if tokens and re.match(r"\w", tokens[-1]):
+        pattern += r"(?!\w)"
+    return pattern
+
+
+def _squash(line: str) -> str:
+    return " ".join(line.split()).lower().strip(" .!\"'`*")
 
 
 def parse_score(reply: str) -> Parsed | None:
@@ -41,11 +113,7 @@ def parse_score(reply: str) -> Parsed | None:
         value = _number(data["score"])
         if value is not None and 1 <= value <= 10:
             return Parsed(value, _reason(data, reply))
-    for pattern in (
-        r"(?:score|rating|grade)\W{0,3}\s*(?:is|of)?\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(?:/\s*10)?",
-        r"\b(\d+(?:\.\d+)?)\s*/\s*10\b",
-        r"\b(\d+(?:\.\d+)?)\s+out\s+of\s+10\b",
-    ):
+    for pattern in SCORE_PATTERNS:
         found = [float(m) for m in re.findall(pattern, reply, flags=re.I)]
         found = [v for v in found if 1 <= v <= 10]
         if found:
@@ -76,10 +144,7 @@ def parse_pair(reply: str) -> Parsed | None:
         verdict = _pair_word(str(data.get("winner", data.get("verdict", ""))))
         if verdict is not None:
             return Parsed(verdict, _reason(data, reply))
-    for pattern in (
-        r"\[\[\s*(A|B|tie|C)\s*\]\]",
-        r"(?:winner|verdict|better(?: answer)?)\s*(?:is)?\s*[:=]?\s*\(?\"?(A|B|tie)\b",
-    ):
+    for pattern in PAIR_PATTERNS:
         found = re.findall(pattern, reply, flags=re.I)
         if found:
             verdict = _pair_word(found[-1])
@@ -99,8 +164,11 @@ def _pair_word(word: str) -> str | None:
     return None
 
 
+_READERS: tuple[Callable[[str], Parsed | None], ...] = (parse_score, parse_pass_fail, parse_pair)
+
+
 def _json(reply: str) -> dict[str, object] | None:
-    for match in re.finditer(r"\{[^{}]*\}", reply, flags=re.S):
+    for match in re.finditer(JSON_OBJECT, reply, flags=re.S):
         try:
             data = json.loads(match.group(0))
         except ValueError:

@@ -1,18 +1,26 @@
 """Collect what a report shows (runs, metrics, comparison, categories, ratings, examples)
-and render it into one HTML file with no outside references."""
+and render it into one HTML file with no outside references.
+
+The file carries its own Content-Security-Policy (a meta tag): the one inline script and
+the one inline style run by their SHA-256 hashes, images only from data: URIs, nothing
+else loads; model text that got past escaping could do nothing.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment
 
 from assay.exceptions import AssayError
 from assay.report import plots
+from assay.report.formatting import environment
 from assay.review import labels as review_labels
 from assay.runs.records import Run, RunInfo
 
@@ -37,10 +45,16 @@ class Comparison:
 
 @dataclass
 class ReportData:
-    """Everything the report shows, ready to render."""
+    """Everything the report shows, ready to render.
+
+    Attributes:
+        metrics: The summaries' names (a bench run's are "task/metric").
+        scores: The per-example scores' names (a bench run's are "acc", "acc_norm", "mc2").
+    """
 
     runs: list[Run]
     metrics: list[str]
+    scores: list[str] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     categories: dict[str, dict[str, int]] = field(default_factory=dict)
     verdicts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -59,13 +73,13 @@ def collect(store: Store, run_ids: Sequence[str]) -> ReportData:
         raise AssayError("give one or more run ids to report on")
     runs = [store.load_run(run_id) for run_id in dict.fromkeys(run_ids)]
     metrics = list(dict.fromkeys(m for run in runs for m in run.info.summary))
-    data = ReportData(runs=runs, metrics=metrics)
-    data.comparisons = _compare(runs, metrics)
+    data = ReportData(runs=runs, metrics=metrics, scores=_score_names(runs))
+    data.comparisons = _compare(runs, data.scores)
     for run in runs:
         data.categories[run.name] = review_labels.category_counts(store, run.id)
         data.verdicts[run.name] = review_labels.label_counts(store, run.id)
     data.ratings = _ratings(store, [run.info for run in runs])
-    data.rows, data.n_rows = _rows(runs, metrics)
+    data.rows, data.n_rows = _rows(runs, data.scores)
     return data
 
 
@@ -74,19 +88,40 @@ def build_report(store: Store, run_ids: Sequence[str]) -> str:
     data = collect(store, run_ids)
     infos = [run.info for run in data.runs]
     categories = {name: c for name, c in data.categories.items() if c}
-    return (
-        _env()
-        .get_template("report.html")
-        .render(
-            data=data,
-            infos=infos,
-            metrics_plot=plots.metrics_plot(infos, data.metrics),
-            categories=categories,
-            categories_plot=plots.categories_plot(categories) if categories else None,
-            verdict_names=review_labels.VERDICTS,
-            max_rows=MAX_ROWS,
-        )
+    env = _env()
+    assets = env.get_template("_assets.html").module
+    script, style = str(assets.script()), str(assets.style())  # type: ignore[attr-defined]
+    return env.get_template("report.html").render(
+        data=data,
+        infos=infos,
+        metrics_plot=plots.metrics_plot(infos, data.metrics),
+        categories=categories,
+        categories_plot=plots.categories_plot(categories) if categories else None,
+        verdict_names=review_labels.VERDICTS,
+        max_rows=MAX_ROWS,
+        script=script,
+        style=style,
+        csp=content_security_policy(script, style),
     )
+
+
+def content_security_policy(script: str, style: str) -> str:
+    """The report's policy: its one script and one style by hash, data: images, nothing else."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src '{_sha256(script)}'",
+            f"style-src '{_sha256(style)}'",
+            "img-src data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode()
 
 
 def write_report(store: Store, run_ids: Sequence[str], path: str | Path) -> Path:
@@ -104,7 +139,17 @@ def write_report(store: Store, run_ids: Sequence[str], path: str | Path) -> Path
     return path
 
 
+def _score_names(runs: Sequence[Run]) -> list[str]:
+    """Per-example score names: each run's metrics in order, then any others found."""
+    named = [m for run in runs for m in run.info.metrics]
+    found = [m for run in runs for r in run.results for m in r.scores]
+    seen = set(found)
+    return list(dict.fromkeys([*(m for m in named if m in seen), *found]))
+
+
 def _compare(runs: Sequence[Run], metrics: Sequence[str]) -> list[Comparison]:
+    """Each later run against the first on the examples both scored (failed ones are in
+    neither)."""
     if len(runs) < 2:
         return []
     base = {r.example_id: r.scores for r in runs[0].results}
@@ -170,6 +215,8 @@ def _rows(runs: Sequence[Run], metrics: Sequence[str]) -> tuple[list[dict[str, A
                 "answers": [
                     {
                         "prediction": a.prediction if a else "",
+                        "failed": bool(a and a.failed),
+                        "error": (a.error or "no output") if a and a.failed else "",
                         "scores": [
                             a.scores[m].value if a and m in a.scores else None for m in metrics
                         ],
@@ -181,19 +228,5 @@ def _rows(runs: Sequence[Run], metrics: Sequence[str]) -> tuple[list[dict[str, A
     return rows, len(first.results)
 
 
-def _number(value: object, digits: int = 3) -> str:
-    if value is None:
-        return ""
-    number = float(value)  # type: ignore[arg-type]
-    return "–" if math.isnan(number) else f"{number:.{digits}f}"
-
-
 def _env() -> Environment:
-    env = Environment(
-        loader=PackageLoader("assay.report", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["number"] = _number
-    return env
+    return environment("assay.report")

@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import delete, insert, select
 
-from assay.exceptions import AssayError
+from assay.exceptions import AssayError, NotFoundError, OptionError
 from assay.review import tables as rt
+from assay.review.spreadsheet import safe_csv
+from assay.store import tables as t
 
 if TYPE_CHECKING:
     from assay.store import Store
@@ -34,7 +36,10 @@ DEFAULT_CATEGORIES = (
 """Error categories offered to reviewers before a run has any of its own."""
 
 LABEL_COLUMNS = ["run_id", "example_id", "reviewer", "verdict", "categories", "note", "created_at"]
-LABEL_FORMATS = (".csv", ".jsonl")
+TEXT_FORMATS = ("csv", "jsonl")
+LABEL_FORMATS = tuple(f".{fmt}" for fmt in TEXT_FORMATS)
+NAME_LENGTH = 128
+"""Most characters of a reviewer's name or a category (the columns' width)."""
 
 
 @dataclass
@@ -63,14 +68,18 @@ def save_label(store: Store, label: Label) -> Label:
     """Store a label, replacing the same reviewer's earlier label of that example.
 
     Raises:
-        AssayError: The verdict is not one of VERDICTS, or the reviewer is empty.
+        OptionError: The verdict is not one of VERDICTS; the reviewer is blank or longer
+            than 128 characters; a category is longer than 128 characters; or a field
+            holds a control character that it cannot (NUL anywhere).
+        NotFoundError: The run (its full id) or the example does not exist: a label is
+            never stored for nothing.
+        AssayError: The example's generation failed: there is no answer to label.
     """
-    _check(label)
-    categories = sorted({c.strip() for c in label.categories if c.strip()})
+    categories = _check(label)
     saved = Label(
         run_id=label.run_id,
         example_id=label.example_id,
-        reviewer=label.reviewer.strip(),
+        reviewer=check_reviewer(label.reviewer),
         verdict=label.verdict,
         categories=categories,
         note=label.note,
@@ -78,6 +87,7 @@ def save_label(store: Store, label: Label) -> Label:
     )
     key = {"run_id": saved.run_id, "example_id": saved.example_id, "reviewer": saved.reviewer}
     with store.connection(write=True) as conn:
+        _require_example(conn, saved.run_id, saved.example_id)
         for table in (rt.labels, rt.label_categories):
             conn.execute(delete(table).where(*(table.c[k] == v for k, v in key.items())))
         conn.execute(insert(rt.labels), [asdict(saved)])
@@ -133,9 +143,10 @@ def export_labels(store: Store, run_id: str, path: str | Path) -> Path:
 
 
 def labels_text(labels: Sequence[Label], fmt: str) -> str:
-    """Labels as CSV or JSONL text (JSONL keeps categories as a list)."""
+    """Labels as CSV or JSONL text (JSONL keeps categories as a list and the text as
+    stored; CSV neutralises cells a spreadsheet would run as formulas, see spreadsheet.py)."""
     if fmt == "csv":
-        return labels_frame(labels).to_csv(index=False)
+        return safe_csv(labels_frame(labels))
     frame = pd.DataFrame([asdict(label) for label in labels], columns=LABEL_COLUMNS)
     if frame.empty:
         return ""
@@ -168,8 +179,62 @@ def category_counts(store: Store, run_id: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _check(label: Label) -> None:
+def check_reviewer(name: str) -> str:
+    """The reviewer's name, stripped.
+
+    Raises:
+        OptionError: Blank, longer than 128 characters, or with a control character.
+    """
+    name = name.strip()
+    if not name:
+        raise OptionError("reviewer", "needs a name: who is reviewing?")
+    if len(name) > NAME_LENGTH:
+        raise OptionError("reviewer", f"is at most {NAME_LENGTH} characters, got {len(name)}")
+    if any(_control(c) for c in name):
+        raise OptionError("reviewer", "cannot hold a control character (a tab, a line break, NUL)")
+    return name
+
+
+def _check(label: Label) -> list[str]:
+    """The label's categories, stripped, unique and sorted, once every field is allowed."""
     if label.verdict not in VERDICTS:
-        raise AssayError(f"label verdict '{label.verdict}' is not one of: {', '.join(VERDICTS)}")
-    if not label.reviewer.strip():
-        raise AssayError("a label needs a reviewer name")
+        raise OptionError(
+            "verdict", f"must be one of: {', '.join(VERDICTS)}; got {label.verdict!r}"
+        )
+    categories = sorted({c.strip() for c in label.categories if c.strip()})
+    for category in categories:
+        if len(category) > NAME_LENGTH:
+            raise OptionError(
+                "categories",
+                f"are at most {NAME_LENGTH} characters each; got one of {len(category)}",
+            )
+        if any(_control(c) for c in category):
+            raise OptionError("categories", "cannot hold a control character")
+    for name, value in (
+        ("run_id", label.run_id),
+        ("example_id", label.example_id),
+        ("note", label.note),
+    ):
+        if "\x00" in value:
+            raise OptionError(name, "holds a NUL character, which no field may contain")
+    return categories
+
+
+def _control(char: str) -> bool:
+    return ord(char) < 32 or 127 <= ord(char) < 160
+
+
+def _require_example(conn: Any, run_id: str, example_id: str) -> None:
+    """Raises NotFoundError unless the run has the example, AssayError if it failed."""
+    if conn.scalar(select(t.runs.c.id).where(t.runs.c.id == run_id)) is None:
+        raise NotFoundError(f"no run '{run_id}' to label (give the run's full id)")
+    r = t.results.c
+    query = select(r.finish_reason).where(r.run_id == run_id, r.example_id == example_id)
+    finish = conn.scalar(query)
+    if finish is None:
+        raise NotFoundError(f"run {run_id} has no example '{example_id}' to label")
+    if finish == "error":
+        raise AssayError(
+            f"example '{example_id}' of run {run_id} has no answer to label: its generation "
+            f"failed (assay eval --retry-errors {run_id} asks again)"
+        )

@@ -31,8 +31,9 @@ class ExampleFilter:
     """Which examples of a run to show.
 
     Attributes:
-        failed: A metric name: examples wrong on it (below ``threshold``, see
-            runs/verdicts.py); or ERRORED for failed generations.
+        failed: A metric name: examples wrong on it (below ``threshold``, or above it
+            for a lower-is-better metric, see runs/verdicts.py); or ERRORED for failed
+            generations.
         verdict: Examples some reviewer gave this verdict, or UNLABELLED.
         category: Examples tagged with this error category, by a reviewer or by `assay errors`.
         search: Text that the input, reference or prediction contains.
@@ -43,6 +44,7 @@ class ExampleFilter:
     category: str | None = None
     search: str | None = None
     threshold: float = 1.0
+    higher_is_better: bool = True
 
 
 @dataclass
@@ -86,6 +88,13 @@ def page_examples(
     return ExamplePage(page, total, offset, limit)
 
 
+def count_examples(store: Store, run_id: str, where: ExampleFilter) -> int:
+    """How many of the run's examples pass the filter."""
+    query = select(func.count()).select_from(t.results).where(*_conditions(run_id, where))
+    with store.connection() as conn:
+        return int(conn.scalar(query) or 0)
+
+
 def get_example(store: Store, run_id: str, example_id: str) -> ExampleRow | None:
     """One example with its scores and labels, or None."""
     r = t.results.c
@@ -117,12 +126,18 @@ def neighbour(
 
 
 def common_example_ids(store: Store, run_ids: Sequence[str]) -> list[str]:
-    """Ids of the examples every one of the runs has, in the first run's order."""
+    """Ids of the examples every one of the runs answered (a failed generation is no
+    answer), in the first run's order."""
     r = t.results.c
-    query = select(r.example_id).where(r.run_id == run_ids[0])
-    for other in run_ids[1:]:
+    other = t.results.alias("other")
+    query = select(r.example_id).where(r.run_id == run_ids[0], r.finish_reason != "error")
+    for run in run_ids[1:]:
         query = query.where(
-            exists().where(t.results.c.run_id == other, t.results.c.example_id == r.example_id)
+            exists().where(
+                other.c.run_id == run,
+                other.c.example_id == r.example_id,
+                other.c.finish_reason != "error",
+            )
         )
     with store.connection() as conn:
         return [str(x) for x in conn.scalars(query.order_by(r.position))]
@@ -165,12 +180,10 @@ def _conditions(run_id: str, where: ExampleFilter) -> list[ColumnElement[bool]]:
         conditions.append(r.finish_reason == "error")
     elif where.failed:
         s = t.scores.c
+        beyond = s.value < where.threshold if where.higher_is_better else s.value > where.threshold
         conditions.append(
             exists().where(
-                s.run_id == run_id,
-                s.example_id == r.example_id,
-                s.metric == where.failed,
-                s.value < where.threshold,
+                s.run_id == run_id, s.example_id == r.example_id, s.metric == where.failed, beyond
             )
         )
     if where.verdict == UNLABELLED:

@@ -13,18 +13,20 @@ import json
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from sqlalchemy import insert, select, update
 
 from assay.arena import Battle, load_battles
 from assay.arena.battles import Source, Winner, insert_battles
-from assay.exceptions import AssayError
+from assay.exceptions import AssayError, NotFoundError, OptionError
 from assay.review import tables as rt
 from assay.review.queries import ExampleRow, common_example_ids, predictions
+from assay.review.spreadsheet import safe_csv
 
 if TYPE_CHECKING:
     from assay.runs.records import RunInfo
@@ -37,6 +39,17 @@ CHOICES: dict[str, Winner] = {
     "bothbad": "tie (bothbad)",
 }
 """What a reviewer can answer, and the battle winner it records."""
+
+PREFERENCE_FORMATS = ("csv", "jsonl")
+PREFERENCE_COLUMNS = [
+    "prompt",
+    "chosen",
+    "rejected",
+    "chosen_model",
+    "rejected_model",
+    "example_id",
+    "reviewer",
+]
 
 
 @dataclass
@@ -89,7 +102,8 @@ def new_ticket(
     others remain.
 
     Raises:
-        AssayError: Fewer than two runs, or no example that all of them answered.
+        AssayError: Fewer than two runs, or no example that all of them answered (an
+            example whose generation failed in one of them is not shown).
     """
     runs = list(dict.fromkeys(run_ids))
     if len(runs) < 2:
@@ -152,13 +166,14 @@ def vote(store: Store, ticket_id: str, choice: str, reviewer: str) -> VoteResult
     """Record a vote on a ticket as a human battle; a ticket takes one vote only.
 
     Raises:
-        AssayError: Unknown ticket or choice, or the ticket belongs to another reviewer.
+        NotFoundError: Unknown ticket.
+        AssayError: Unknown choice, or the ticket belongs to another reviewer.
     """
     if choice not in CHOICES:
         raise AssayError(f"vote '{choice}' is not one of: {', '.join(CHOICES)}")
     ticket = get_ticket(store, ticket_id)
     if ticket is None:
-        raise AssayError(f"no pair '{ticket_id}' to vote on")
+        raise NotFoundError(f"no pair '{ticket_id}' to vote on")
     if ticket.reviewer != reviewer:
         raise AssayError("this pair was shown to another reviewer")
     winner = CHOICES[choice]
@@ -206,7 +221,8 @@ class Preference:
 
 def preferences(store: Store, *, source: Source | None = "human") -> list[Preference]:
     """Battles with a winner (ties skipped) that came from stored runs, as (prompt,
-    chosen, rejected); the prompt is the example's input (the question)."""
+    chosen, rejected); the prompt is the example's input (the question). A battle where
+    either generation failed is skipped: an empty output is no answer to prefer."""
     battles = [
         b
         for b in load_battles(store, source)
@@ -221,7 +237,7 @@ def preferences(store: Store, *, source: Source | None = "human") -> list[Prefer
     for b in battles:
         a = texts[str(b.run_a)].get(str(b.example_id))
         other = texts[str(b.run_b)].get(str(b.example_id))
-        if a is None or other is None:
+        if a is None or other is None or "error" in (a.finish_reason, other.finish_reason):
             continue
         won, lost = (a, other) if b.winner == "model_a" else (other, a)
         names = (b.model_a, b.model_b) if b.winner == "model_a" else (b.model_b, b.model_a)
@@ -241,29 +257,37 @@ def preferences(store: Store, *, source: Source | None = "human") -> list[Prefer
 
 def preferences_jsonl(prefs: Sequence[Preference]) -> str:
     """One JSON object per line: prompt, chosen, rejected (and where they came from)."""
-    return "".join(
-        json.dumps(
-            {
-                "prompt": p.prompt,
-                "chosen": p.chosen,
-                "rejected": p.rejected,
-                "chosen_model": p.chosen_model,
-                "rejected_model": p.rejected_model,
-                "example_id": p.example_id,
-                "reviewer": p.reviewer,
-            },
-            ensure_ascii=False,
-        )
-        + "\n"
-        for p in prefs
-    )
+    return "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in prefs)
+
+
+def preferences_text(prefs: Sequence[Preference], fmt: str) -> str:
+    """Preferences as JSONL (the text as stored) or CSV (cells a spreadsheet would run
+    as formulas neutralised, see spreadsheet.py).
+
+    Raises:
+        OptionError: `fmt` is not csv or jsonl.
+    """
+    if fmt == "jsonl":
+        return preferences_jsonl(prefs)
+    if fmt == "csv":
+        return safe_csv(pd.DataFrame([asdict(p) for p in prefs], columns=PREFERENCE_COLUMNS))
+    raise OptionError("format", f"of preferences is csv or jsonl, not {fmt!r}")
 
 
 def export_preferences(store: Store, path: str | Path, *, source: Source | None = "human") -> Path:
-    """Write pairwise votes as DPO preference data (JSONL)."""
+    """Write pairwise votes as DPO preference data: .jsonl (what trainers read) or .csv.
+
+    Raises:
+        OptionError: The file's extension is neither.
+        AssayError: The file cannot be written.
+    """
     path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in PREFERENCE_FORMATS:
+        raise OptionError("path", f"{path}: preferences are written to a .jsonl or .csv file")
+    text = preferences_text(preferences(store, source=source), fmt)
     try:
-        path.write_text(preferences_jsonl(preferences(store, source=source)), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise AssayError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

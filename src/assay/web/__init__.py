@@ -8,6 +8,6 @@ keyboard shortcuts. Start it with ``assay review`` or :func:`create_app`.
 from __future__ import annotations
 
 from assay.web.app import create_app
-from assay.web.security import LOOPBACK, check_bind
+from assay.web.security import LOOPBACK, check_bind, check_port, check_token
 
-__all__ = ["LOOPBACK", "check_bind", "create_app"]
+__all__ = ["LOOPBACK", "check_bind", "check_port", "check_token", "create_app"]

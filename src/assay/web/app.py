@@ -8,25 +8,41 @@ import math
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assay.exceptions import AssayError, NotFoundError, RunInProgressError
+from assay.exceptions import AssayError, NotFoundError, OptionError, RunInProgressError
 from assay.review import labels, queries, votes
 from assay.review.agreement import agreement as compute_agreement
 from assay.review.diff import diff_pieces
 from assay.review.queries import ERRORED, UNLABELLED, ExampleFilter, binary_scores
-from assay.runs.verdicts import threshold_for
+from assay.runs.verdicts import higher_is_better, threshold_for
 from assay.store import Store, open_store
-from assay.web.security import Session, Signer, csrf_ok, session_middleware, token_guard
+from assay.web.security import (
+    Session,
+    Signer,
+    check_token,
+    csrf_ok,
+    limit_body,
+    refuse_nul,
+    security_headers,
+    session_middleware,
+    token_guard,
+)
 from assay.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
 LEADERBOARD_ROUNDS = 200
+PAGE_DIGITS = 18
+"""A page number longer than this is out of range whatever the run (and int() of a
+few thousand digits is refused by Python itself)."""
 
 
 def create_app(
@@ -36,15 +52,24 @@ def create_app(
 
     Args:
         db: The store URL or SQLite file (default: $ASSAY_DB or .assay/assay.db).
-        token: When given, every request must carry it.
+        token: When given, every request must carry it (16 or more characters).
         store: An open store to use instead of opening `db`.
+
+    Raises:
+        OptionError: The token is too short or blank (see security.check_token).
     """
+    if token is not None:
+        check_token(token)
     store = store or open_store(db)
     app = FastAPI(title="assay review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
-    # Middleware added last runs first: the token check comes before anything else.
+    # Middleware added last runs first: the security headers wrap every response (a 401
+    # too), then the body cap, the NUL refusal and the token check come before anything else.
     app.middleware("http")(session_middleware(Signer(secrets.token_bytes(32))))
     app.middleware("http")(token_guard(token))
+    app.middleware("http")(refuse_nul())
+    app.middleware("http")(limit_body())
+    app.middleware("http")(security_headers())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _routes(app, store)
     return app
@@ -54,6 +79,19 @@ def _routes(app: FastAPI, store: Store) -> None:
     @app.exception_handler(AssayError)
     async def user_error(request: Request, exc: AssayError) -> Response:
         return _page(request, "error.html", {"message": str(exc)}, status=http_status(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e.get('loc', ())[1:])}: {e.get('msg', '')}"
+            for e in exc.errors()
+        )
+        return _page(request, "error.html", {"message": problems}, status=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "no such page" if exc.status_code == 404 else str(exc.detail)
+        return _page(request, "error.html", {"message": message}, status=exc.status_code)
 
     @app.get("/", response_class=HTMLResponse)
     def runs_page(request: Request) -> Response:
@@ -66,26 +104,32 @@ def _routes(app: FastAPI, store: Store) -> None:
     @app.post("/login")
     async def login(request: Request) -> Response:
         await _require_csrf(request)
-        form = await request.form()
-        name = str(form.get("reviewer", "")).strip()[:128]
-        if not name:
-            return _page(request, "login.html", {"next": "/", "message": "give a name"}, 400)
+        form = await _form(request)
+        target = _local(form.get("next", "/"))
+        try:
+            name = labels.check_reviewer(form.get("reviewer", ""))
+        except OptionError as exc:
+            context = {"next": target, "message": str(exc)}
+            return _page(request, "login.html", context, 400)
         session = _session(request)
         session.reviewer, session.changed = name, True
-        return RedirectResponse(_local(str(form.get("next", "/"))), status_code=303)
+        return RedirectResponse(target, status_code=303)
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
-    def run_page(request: Request, run_id: str, page: int = 1) -> Response:
+    def run_page(request: Request, run_id: str, page: str = "1") -> Response:
         info = store.get_run_info(run_id)
         where = _filter(request, store, info.id)
         size = queries.PAGE_SIZE
-        found = queries.page_examples(store, info.id, where, offset=(max(page, 1) - 1) * size)
+        total = queries.count_examples(store, info.id, where)
+        pages = max(1, math.ceil(total / size))
+        number = _page_number(page, pages)
+        found = queries.page_examples(store, info.id, where, offset=(number - 1) * size)
         run_labels = labels.load_labels(store, info.id)
         context = {
             "info": info,
             "page": found,
-            "page_number": max(page, 1),
-            "pages": max(1, math.ceil(found.total / size)),
+            "page_number": number,
+            "pages": pages,
             "where": where,
             "query": _query(where),
             "metrics": info.metrics,
@@ -129,29 +173,29 @@ def _routes(app: FastAPI, store: Store) -> None:
     async def label(request: Request, run_id: str) -> Response:
         await _require_csrf(request)
         session = _session(request)
-        form = await request.form()
-        example_id = str(form.get("example_id", ""))
+        form = await _form(request)
         if not session.reviewer:
             return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", 303)
-        picked = [str(c) for c in form.getlist("category")]
-        extra = str(form.get("other_categories", "")).split(",")
+        info = await run_in_threadpool(store.get_run_info, run_id)
+        example_id = form.get("example_id", "")
         saved = labels.Label(
-            run_id=run_id,
+            run_id=info.id,
             example_id=example_id,
             reviewer=session.reviewer,
-            verdict=str(form.get("verdict", "")),
-            categories=[*picked, *extra],
-            note=str(form.get("note", "")),
+            verdict=form.get("verdict", ""),
+            categories=[*form.getlist("category"), *form.get("other_categories", "").split(",")],
+            note=form.get("note", ""),
         )
-        await run_in_threadpool(_save_label, store, saved)
-        target = str(form.get("next_id") or example_id)
-        query = str(form.get("query", ""))
-        return RedirectResponse(_example_url(run_id, target, query), status_code=303)
+        await run_in_threadpool(labels.save_label, store, saved)
+        target = form.get("next_id") or example_id
+        return RedirectResponse(
+            _example_url(info.id, target, form.get("query", "")), status_code=303
+        )
 
     @app.get("/runs/{run_id}/labels.{fmt}")
     def labels_export(run_id: str, fmt: str) -> Response:
-        if fmt not in ("csv", "jsonl"):
-            raise AssayError(f"labels export is .csv or .jsonl, not .{fmt}")
+        if fmt not in labels.TEXT_FORMATS:
+            raise OptionError("format", f"of a labels export is csv or jsonl, not {fmt!r}")
         info = store.get_run_info(run_id)
         text = labels.labels_text(labels.load_labels(store, info.id), fmt)
         media = "text/csv" if fmt == "csv" else "application/x-ndjson"
@@ -175,21 +219,19 @@ def _routes(app: FastAPI, store: Store) -> None:
     async def pairwise_vote(request: Request) -> Response:
         await _require_csrf(request)
         session = _session(request)
-        form = await request.form()
+        form = await _form(request)
         result = await run_in_threadpool(
-            votes.vote,
-            store,
-            str(form.get("ticket", "")),
-            str(form.get("choice", "")),
-            session.reviewer,
+            votes.vote, store, form.get("ticket", ""), form.get("choice", ""), session.reviewer
         )
         return RedirectResponse(f"/pairwise/reveal/{result.ticket.id}", status_code=303)
 
     @app.get("/pairwise/reveal/{ticket_id}", response_class=HTMLResponse)
     def reveal_page(request: Request, ticket_id: str) -> Response:
         ticket = votes.get_ticket(store, ticket_id)
-        if ticket is None or ticket.winner is None or ticket.reviewer != _session(request).reviewer:
-            raise AssayError("no vote to reveal here")
+        if ticket is None:
+            raise NotFoundError(f"no vote to reveal: there is no pair '{ticket_id}'")
+        if ticket.winner is None or ticket.reviewer != _session(request).reviewer:
+            raise AssayError("no vote to reveal here: vote on this pair first")
         left, right = votes.pair_answers(store, ticket)
         context = {
             "ticket": ticket,
@@ -216,13 +258,14 @@ def _routes(app: FastAPI, store: Store) -> None:
             boards[f"{source}_n"] = len(battles)
         return _page(request, "leaderboard.html", boards)
 
-    @app.get("/preferences.jsonl")
-    def preferences_export() -> Response:
-        text = votes.preferences_jsonl(votes.preferences(store))
-        disposition = 'attachment; filename="preferences.jsonl"'
-        return Response(
-            text, media_type="application/x-ndjson", headers={"Content-Disposition": disposition}
-        )
+    @app.get("/preferences.{fmt}")
+    def preferences_export(fmt: str) -> Response:
+        if fmt not in votes.PREFERENCE_FORMATS:
+            raise OptionError("format", f"of a preferences export is csv or jsonl, not {fmt!r}")
+        text = votes.preferences_text(votes.preferences(store), fmt)
+        media = "text/csv" if fmt == "csv" else "application/x-ndjson"
+        disposition = f'attachment; filename="preferences.{fmt}"'
+        return Response(text, media_type=media, headers={"Content-Disposition": disposition})
 
 
 # -- helpers ---------------------------------------------------------------
@@ -253,8 +296,49 @@ class _CsrfError(AssayError):
         super().__init__("this form is stale or came from another site; reload the page")
 
 
-def _save_label(store: Store, label: labels.Label) -> None:
-    labels.save_label(store, label)
+class _Form:
+    """A posted form's text fields (a file or a NUL character in any of them is refused)."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        self._fields = fields
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self._fields.get(name)
+        return values[0] if values else default
+
+    def getlist(self, name: str) -> list[str]:
+        return list(self._fields.get(name, []))
+
+
+async def _form(request: Request) -> _Form:
+    """The request's form as text.
+
+    Raises:
+        OptionError: A field is a file upload or holds a NUL character (no column can).
+    """
+    fields: dict[str, list[str]] = {}
+    for name, value in (await request.form()).multi_items():
+        if isinstance(value, UploadFile):
+            raise OptionError(name, "must be text, not a file")
+        if "\x00" in value:
+            raise OptionError(name, "holds a NUL character, which no field may contain")
+        fields.setdefault(name, []).append(value)
+    return _Form(fields)
+
+
+def _page_number(raw: str, pages: int) -> int:
+    """The page asked for, 1 to `pages`.
+
+    Raises:
+        OptionError: Not a whole number in that range.
+    """
+    text = raw.strip()
+    if text.isdigit() and text.isascii() and len(text) <= PAGE_DIGITS:
+        number = int(text)
+        if 1 <= number <= pages:
+            return number
+    shown = text if len(text) <= 24 else text[:24] + "…"
+    raise OptionError("page", f"must be a whole number from 1 to {pages}, got {shown!r}")
 
 
 def _filter(request: Request, store: Store, run_id: str) -> ExampleFilter:
@@ -266,6 +350,7 @@ def _filter(request: Request, store: Store, run_id: str) -> ExampleFilter:
         category=params.get("category") or None,
         search=params.get("q") or None,
         threshold=_threshold(store, run_id, failed),
+        higher_is_better=higher_is_better(failed) if failed and failed != ERRORED else True,
     )
 
 
@@ -297,14 +382,13 @@ def _query(where: ExampleFilter) -> str:
 
 
 def _example_url(run_id: str, example_id: str, query: str) -> str:
-    from urllib.parse import quote
-
     url = f"/runs/{quote(run_id)}/examples/{quote(example_id)}"
     return f"{url}?{query}" if query else url
 
 
 def _local(url: str) -> str:
-    """Only same-site redirect targets (a path), never another origin."""
-    if not url.startswith("/") or url.startswith("//"):
+    """Only same-site redirect targets (a path), never another origin: browsers read
+    "//host" and "/\\host" as another site."""
+    if not url.startswith("/") or url.startswith(("//", "/\\")):
         return "/"
     return url

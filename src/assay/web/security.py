@@ -1,11 +1,19 @@
-"""The app's guards: the access token, the signed session cookie, and CSRF tokens.
+"""The app's guards: the access token, the signed session cookie, CSRF tokens, and the
+headers and checks that every response and request pass through.
 
 * Token: when the app has one, every request must carry it (``Authorization: Bearer``,
   the ``assay_token`` cookie, or ``?token=`` once, which sets the cookie); others get 401.
+  A token is 16 or more characters, not blank (:func:`check_token`).
 * Session: a cookie holding the reviewer's name and a CSRF token, signed with HMAC so
   it cannot be forged.
 * CSRF: every POST must send the session's CSRF token as the ``csrf`` form field or
   the ``X-CSRF-Token`` header.
+* Secrets are compared in constant time as UTF-8 bytes, so a header, cookie or query
+  value of any characters is simply wrong, never an error.
+* Every response carries a Content-Security-Policy (scripts and styles from the app's
+  own /static only: the pages have no inline script or style), ``nosniff`` and
+  ``frame-ancestors 'none'``. A request whose address holds a NUL character (no store
+  column can hold one), or whose body is over 1 MiB, is refused before any route sees it.
 """
 
 from __future__ import annotations
@@ -20,23 +28,52 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from assay.exceptions import AssayError
+from assay.exceptions import OptionError
 
 LOOPBACK = "127.0.0.1"
 TOKEN_ENV = "ASSAY_REVIEW_TOKEN"
 TOKEN_COOKIE = "assay_token"
 SESSION_COOKIE = "assay_session"
+MIN_TOKEN_LENGTH = 16
+GENERATE_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+"""The command the token errors suggest."""
+
+PORTS = (1, 65535)
+MAX_BODY = 1024 * 1024
+"""The largest request body taken (a label's note is far smaller)."""
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+"""The pages load app.js and app.css from /static and nothing else; model text that got
+past escaping could still not run a script, load a resource or be framed."""
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 Handler = Callable[[Request], Awaitable[Response]]
+Middleware = Callable[[Request, Handler], Awaitable[Response]]
 
 
 def check_bind(host: str, token: str | None) -> None:
     """Refuse to listen beyond loopback without a token.
 
     Raises:
-        AssayError: The host is not a loopback address and no token is given.
+        OptionError: The host is not a loopback address and no token is given.
     """
     if token:
         return
@@ -47,10 +84,49 @@ def check_bind(host: str, token: str | None) -> None:
     except ValueError:
         loopback = False
     if not loopback:
-        raise AssayError(
-            f"--host {host} would expose the review app beyond this machine; give "
-            f"--token (or set {TOKEN_ENV}) so that every request must carry it"
+        raise OptionError(
+            "host",
+            f"{host} would expose the review app beyond this machine; give a token "
+            f"(or set {TOKEN_ENV}) so that every request must carry it",
         )
+
+
+def check_token(token: str) -> None:
+    """Refuse a token that is easy to guess or cannot travel in a header.
+
+    Raises:
+        OptionError: Blank, shorter than 16 characters, with a control character, or
+            with whitespace at either end (headers drop it).
+    """
+    if not token.strip():
+        problem = "is blank"
+    elif len(token) < MIN_TOKEN_LENGTH:
+        problem = f"has {len(token)} characters; it needs {MIN_TOKEN_LENGTH} or more"
+    elif token != token.strip():
+        problem = "starts or ends with whitespace, which headers drop"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in token):
+        problem = "holds a control character, which headers cannot carry"
+    else:
+        return
+    raise OptionError("token", f"{problem}; generate one with: {GENERATE_TOKEN}")
+
+
+def check_port(port: int) -> None:
+    """Raises OptionError unless the port is one a server can listen on (1 to 65535)."""
+    low, high = PORTS
+    if not low <= port <= high:
+        raise OptionError("port", f"must be from {low} to {high}, got {port}")
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Whether two secrets are equal, in constant time, for strings of any characters.
+
+    hmac.compare_digest refuses non-ASCII strings, so both are compared as UTF-8 bytes
+    (lone surrogates, which a decoded header or query can hold, pass through).
+    """
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 @dataclass
@@ -77,7 +153,7 @@ class Signer:
         if not value or "." not in value:
             return None
         body, signature = value.rsplit(".", 1)
-        if not hmac.compare_digest(signature, self._sign(body)):
+        if not same_secret(signature, self._sign(body)):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(body.encode()))
@@ -86,20 +162,65 @@ class Signer:
             return None
 
     def _sign(self, body: str) -> str:
-        return hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._secret, body.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        return digest.hexdigest()
 
 
-def token_guard(token: str | None) -> Callable[[Request, Handler], Awaitable[Response]]:
+def security_headers() -> Middleware:
+    """HTTP middleware putting SECURITY_HEADERS on every response, errors and 401s too."""
+
+    async def middleware(request: Request, call_next: Handler) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return middleware
+
+
+def refuse_nul() -> Middleware:
+    """HTTP middleware refusing (400) a path or query that holds a NUL character."""
+
+    async def middleware(request: Request, call_next: Handler) -> Response:
+        params = request.query_params.multi_items()
+        if "\x00" in request.url.path or any("\x00" in k + v for k, v in params):
+            return HTMLResponse(
+                "<!doctype html><title>Bad request</title><p>The address holds a NUL "
+                "character, which no run, example or filter can contain.</p>",
+                status_code=400,
+            )
+        return await call_next(request)
+
+    return middleware
+
+
+def limit_body(limit: int = MAX_BODY) -> Middleware:
+    """HTTP middleware refusing a body over `limit` bytes (413), or one of no stated length
+    (411): every form a browser posts states its length."""
+
+    async def middleware(request: Request, call_next: Handler) -> Response:
+        length = request.headers.get("content-length")
+        if length is None:
+            if "transfer-encoding" in request.headers:
+                return PlainTextResponse("a request body must state its length", 411)
+        elif not length.isdigit() or len(length) > 12 or int(length) > limit:
+            return PlainTextResponse(f"a request body is at most {limit} bytes", 413)
+        return await call_next(request)
+
+    return middleware
+
+
+def token_guard(token: str | None) -> Middleware:
     """HTTP middleware refusing every request without the token (no-op without one)."""
 
     async def guard(request: Request, call_next: Handler) -> Response:
         if not token:
             return await call_next(request)
         given = _bearer(request) or request.cookies.get(TOKEN_COOKIE)
-        if given and hmac.compare_digest(given, token):
+        if given and same_secret(given, token):
             return await call_next(request)
         query = request.query_params.get("token")
-        if query and hmac.compare_digest(query, token):
+        if query and same_secret(query, token):
             # Drop the token from the address bar: set the cookie and redirect.
             url = request.url.remove_query_params("token")
             response: Response = RedirectResponse(str(url), status_code=303)
@@ -110,7 +231,7 @@ def token_guard(token: str | None) -> Callable[[Request, Handler], Awaitable[Res
     return guard
 
 
-def session_middleware(signer: Signer) -> Callable[[Request, Handler], Awaitable[Response]]:
+def session_middleware(signer: Signer) -> Middleware:
     """HTTP middleware giving each browser a signed session (request.state.session)."""
 
     async def middleware(request: Request, call_next: Handler) -> Response:
@@ -136,7 +257,7 @@ async def csrf_ok(request: Request) -> bool:
         form = await request.form()
         value = form.get("csrf")
         given = value if isinstance(value, str) else None
-    return bool(given) and hmac.compare_digest(str(given), session.csrf)
+    return bool(given) and same_secret(str(given), session.csrf)
 
 
 def _bearer(request: Request) -> str | None:

@@ -1,0 +1,73 @@
+"""Prompt injection in the candidate, the question and the reference (cases in
+files/injections.json): a judge that repeats an injected verdict is not read as giving
+it; what the judge says of its own is still read."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assay.judge import Judge, PairItem
+from assay.judge.prompts import ROLES, grade_prompt, pair_prompt
+
+sys.path.insert(0, str(Path(__file__).parent))
+from scripted import ScriptedModel, answers
+
+CASES = json.loads((Path(__file__).parent / "files" / "injections.json").read_text())
+PICK = re.compile(r"\{answer with: ([^}]*)\}")
+
+
+def _reply(template: str):  # type: ignore[no-untyped-def]
+    """The scripted judge: the case's reply; "{echo}" is the whole prompt, and
+    "{answer with: T}" is A or B, whichever fenced answer contains T."""
+
+    def rule(user: str) -> str:
+        if template == "{echo}":
+            return user
+        shown = answers(user)
+        return PICK.sub(lambda m: "A" if m.group(1) in shown[0] else "B", template)
+
+    return rule
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_an_injected_verdict_is_not_read_as_the_judges(case: dict[str, Any]) -> None:
+    model = ScriptedModel(_reply(case["reply"]))
+    if case["mode"] == "pair":
+        item = PairItem(case["question"], case["reference"], case["answer_x"], case["answer_y"])
+        (verdict,) = Judge(model).compare([item])
+        assert verdict.winner == case["expected"]
+        return
+    judge = Judge(model, mode=case["mode"])
+    (grade,) = judge.grade([(case["question"], case["reference"], case["answer"])])
+    if case["expected"] is None:
+        assert math.isnan(grade.value) and not grade.parsed, grade
+        assert judge.unparsable == 1
+        assert len(model.seen) == 2  # asked once more, with the format reminder
+    else:
+        assert grade.value == case["expected"] and grade.parsed, grade
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_every_untrusted_text_is_fenced_and_cannot_close_its_fence(case: dict[str, Any]) -> None:
+    if case["mode"] == "pair":
+        system, user, nonce = pair_prompt(
+            case["question"], case["reference"], case["answer_x"], case["answer_y"]
+        )
+        texts = [case["question"], case["reference"], case["answer_x"], case["answer_y"]]
+    else:
+        system, user, nonce = grade_prompt(
+            case["question"], case["reference"], case["answer"], "rubric", pass_fail=False
+        )
+        texts = [case["question"], case["reference"], case["answer"]]
+    for role in ROLES:
+        assert f"<{role}-{nonce}>" in system
+    blocks = re.findall(rf"<({'|'.join(ROLES)})-{nonce}>\n(.*?)\n</\1-{nonce}>", user, flags=re.S)
+    assert [text for _, text in blocks] == texts
+    assert user.count(f"</answer-{nonce}>") == len(texts) - 2
