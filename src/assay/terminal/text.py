@@ -32,11 +32,11 @@ def clip(value: object, width: int = CLIP) -> str:
 
 
 def number(value: object) -> str:
-    """A score or mean, three decimals; "" for none, "nan" for NaN."""
+    """A score or mean, three decimals; "" for none, "–" for NaN (nothing was scored)."""
     if value is None:
         return ""
     result = float(value)  # type: ignore[arg-type]
-    return "nan" if math.isnan(result) else f"{result:.3f}"
+    return "–" if math.isnan(result) else f"{result:.3f}"
 
 
 def interval(low: float, high: float) -> str:
