@@ -79,18 +79,50 @@ def register(app: typer.Typer) -> None:
 
 def serve_command(
     model: Annotated[str, typer.Argument(help="Any model spec: alias, hf:, gguf:, openai:.")],
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (beyond loopback needs --token).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     name: Annotated[str | None, typer.Option(help="Model id clients use (default: spec).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Sequences generated together.")] = 32,
+    batch_size: Annotated[int, typer.Option(help="Sequences generated together.", min=1)] = 32,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Require this bearer token (the client's API key) on every request; "
+            "default $ASSAY_SERVE_TOKEN."
+        ),
+    ] = None,
+    max_queue: Annotated[
+        int, typer.Option(help="Most requests waiting to start; more get 503.", min=1)
+    ] = 256,
+    queue_timeout: Annotated[
+        float, typer.Option(help="Seconds a request may wait to start before a 503.")
+    ] = 600.0,
+    default_max_tokens: Annotated[
+        int, typer.Option(help="Tokens generated when a request does not say.", min=1)
+    ] = 256,
 ) -> None:
     """Serve a model as an OpenAI-compatible API (/v1/chat/completions, /v1/completions)."""
+    import os
+
     from assay.models.base import ModelOptions
     from assay.models.registry import load_model
-    from assay.serve import serve
+    from assay.serve import ServeOptions, serve
+    from assay.serve.security import TOKEN_ENV, check_bind
 
-    console.print(f"serving {escape(model)} at http://{host}:{port}/v1")
-    serve(load_model(model, ModelOptions(batch_size=batch_size)), host=host, port=port, name=name)
+    options = ServeOptions(
+        name=name,
+        token=token or os.environ.get(TOKEN_ENV) or None,
+        max_batch=batch_size,
+        max_queue=max_queue,
+        queue_timeout=queue_timeout,
+        default_max_tokens=default_max_tokens,
+    )
+    check_bind(host, options.token)
+    loaded = load_model(model, ModelOptions(batch_size=batch_size))
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"serving {escape(model)} at http://{escape(shown)}:{port}/v1")
+    serve(loaded, host=host, port=port, options=options)
 
 
 def arena_command(

@@ -32,12 +32,23 @@ class Prompt:
         chat: True to wrap content in the model's chat template; False to send text as is.
         example: The example this prompt asks about (backends that look answers
             up, like replay, match on its id or input).
+        history: Earlier turns of a conversation, as (role, text), between the system
+            prompt and `content` (chat only: `assay serve` passes whole conversations).
     """
 
     content: str
     system: str | None = None
     chat: bool = True
     example: Example | None = field(default=None, compare=False, repr=False)
+    history: tuple[tuple[str, str], ...] = ()
+
+    def messages(self) -> list[dict[str, str]]:
+        """The conversation as chat-template messages: system, earlier turns, the user turn."""
+        messages = [{"role": role, "content": text} for role, text in self.history]
+        messages.append({"role": "user", "content": self.content})
+        if self.system:
+            messages.insert(0, {"role": "system", "content": self.system})
+        return messages
 
     def raw_text(self) -> str:
         """The text sent when no chat template applies."""

@@ -43,6 +43,20 @@ class SequenceOutput:
     seconds: float
 
 
+@dataclass(frozen=True)
+class TokenLogprobs:
+    """How likely a generated token was, before sampling changed anything (log_softmax of
+    the logits), and the likeliest tokens at its position, likeliest first."""
+
+    logprob: float
+    top: tuple[tuple[int, float], ...] = ()
+
+
+TokenCallback = Callable[[int, int, TokenLogprobs | None], bool | None]
+"""Called with (prompt index, token id, its log-probabilities when asked for) as each token
+is chosen; returning False stops that sequence (its client went away)."""
+
+
 @dataclass
 class _Row:
     index: int
@@ -50,6 +64,7 @@ class _Row:
     started: float
     generator: torch.Generator | None
     tokens: list[int] = field(default_factory=list)
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,11 +195,23 @@ class ContinuousBatcher:
     Args:
         model: A transformers causal LM in eval mode.
         batch_size: Most sequences in flight at once.
+        on_token: Told of every token as it is chosen (for streaming); may stop a sequence.
+        logprobs: Also compute each chosen token's log-probability and this many likeliest
+            alternatives (0: the chosen token's only); None computes nothing.
     """
 
-    def __init__(self, model: Any, batch_size: int) -> None:
+    def __init__(
+        self,
+        model: Any,
+        batch_size: int,
+        *,
+        on_token: TokenCallback | None = None,
+        logprobs: int | None = None,
+    ) -> None:
         self.model = model
         self.batch_size = batch_size
+        self.on_token = on_token
+        self.logprobs = logprobs
         config = model.config
         self.layers = config.num_hidden_layers
         self.kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
@@ -262,6 +289,7 @@ class ContinuousBatcher:
             ]
             logits, prefill_cache = self._prefill([prompts[i] for i in chunk])
             first = sampling.choose(logits, rows)
+            self._report(logits, rows, first)
             for row_in_chunk, row in enumerate(rows):
                 slot = len(active)
                 cache.load(slot, prefill_cache, row_in_chunk, row.prompt_len)
@@ -312,9 +340,27 @@ class ContinuousBatcher:
         )
         cache.finish_step(n)
         chosen = sampling.choose(out.logits[:, -1], active)
+        self._report(out.logits[:, -1], active, chosen)
         for slot, row in enumerate(active):
             row.tokens.append(chosen[slot])
             last_tokens[slot] = chosen[slot]
+
+    def _report(self, logits: torch.Tensor, rows: Sequence[_Row], chosen: list[int]) -> None:
+        """Tell on_token of the tokens just chosen, with their log-probabilities if asked."""
+        if self.on_token is None:
+            return
+        details: list[TokenLogprobs | None] = [None] * len(rows)
+        if self.logprobs is not None:
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            picked = logprobs.gather(-1, torch.tensor(chosen, device=logits.device)[:, None])
+            values, ids = logprobs.topk(self.logprobs, dim=-1)
+            for i, (value, row_values, row_ids) in enumerate(
+                zip(picked[:, 0].tolist(), values.tolist(), ids.tolist(), strict=True)
+            ):
+                details[i] = TokenLogprobs(value, tuple(zip(row_ids, row_values, strict=True)))
+        for row, token, detail in zip(rows, chosen, details, strict=True):
+            if self.on_token(row.index, token, detail) is False:
+                row.cancelled = True
 
     @staticmethod
     def _retire(
@@ -327,7 +373,7 @@ class ContinuousBatcher:
         """Report finished sequences and compact the survivors into the low slots."""
         for slot in range(len(active) - 1, -1, -1):
             row = active[slot]
-            reason = stop.check(row.tokens)
+            reason = "cancelled" if row.cancelled else stop.check(row.tokens)
             if reason is None:
                 continue
             on_done(
@@ -352,4 +398,5 @@ def _generator(sampling: Sampling, index: int) -> torch.Generator | None:
     """A per-prompt generator, so a sampled output does not depend on its batch."""
     if sampling.temperature <= 0:
         return None
-    return torch.Generator().manual_seed(sampling.seed * 1_000_003 + index)
+    # Modulo 2**64: a seed of any size (negative too) gives a valid generator seed.
+    return torch.Generator().manual_seed((sampling.seed * 1_000_003 + index) % 2**64)

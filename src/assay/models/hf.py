@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from jinja2 import TemplateError
 
 from assay.data.prompts import Prompt
-from assay.exceptions import MissingDependencyError, ModelError
+from assay.exceptions import MissingDependencyError, ModelError, PromptError
 from assay.models.allocator import keep_freed_memory
 from assay.models.base import (
     Generation,
@@ -35,6 +36,7 @@ from assay.models.continuous_batching import (
     Sampling,
     SequenceOutput,
     StopRule,
+    TokenCallback,
     engine_supports,
 )
 from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
@@ -123,12 +125,12 @@ class HFModel:
     def render(self, prompt: Prompt) -> str:
         if not prompt.chat:
             return prompt.raw_text()
-        messages = [{"role": "user", "content": prompt.content}]
-        if prompt.system:
-            messages.insert(0, {"role": "system", "content": prompt.system})
-        text = self.tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True
-        )
+        try:
+            text = self.tokenizer.apply_chat_template(
+                prompt.messages(), tokenize=False, add_generation_prompt=True
+            )
+        except (TemplateError, ValueError) as error:  # its raise_exception; no template
+            raise PromptError(f"the chat template of '{self.spec}' refused: {error}") from error
         return str(text)
 
     def encode(self, prompt: Prompt) -> list[int]:
@@ -157,7 +159,16 @@ class HFModel:
         prompts: Sequence[Prompt],
         params: GenerationParams,
         on_result: ResultCallback | None = None,
+        *,
+        on_token: TokenCallback | None = None,
+        logprobs: int | None = None,
     ) -> list[Generation]:
+        """Generate for every prompt; on_result as each finishes.
+
+        Beyond the Model protocol, for `assay serve`: on_token is told of each token as it
+        is chosen (streaming; returning False stops that sequence), with its log-probability
+        and the `logprobs` likeliest alternatives when logprobs is not None.
+        """
         if not prompts:
             return []
         encoded = [self.encode(p) for p in prompts]
@@ -181,9 +192,17 @@ class HFModel:
         sampling = Sampling(params.temperature, params.top_p, params.seed)
         longest = max(len(ids) for ids in fitted) + params.max_new_tokens
         if engine_supports(self.model, longest):
-            ContinuousBatcher(self.model, self.options.batch_size).run(fitted, stop, sampling, done)
+            engine = ContinuousBatcher(
+                self.model, self.options.batch_size, on_token=on_token, logprobs=logprobs
+            )
+            engine.run(fitted, stop, sampling, done)
+        elif logprobs is not None:
+            raise ModelError(
+                f"{self.spec}: token log-probabilities need the continuous-batching engine, "
+                f"which does not run {self.model.config.model_type} models"
+            )
         else:
-            self._generate_padded(fitted, stop, params, done)
+            self._generate_padded(fitted, stop, params, done, on_token)
         return [r for r in results if r is not None]
 
     def loglikelihood(
@@ -279,6 +298,7 @@ class HFModel:
         stop: StopRule,
         params: GenerationParams,
         done: Any,
+        on_token: TokenCallback | None = None,
     ) -> None:
         """Length-sorted, left-padded batches through `model.generate`, for other architectures."""
         pad = self.tokenizer.pad_token_id
@@ -313,6 +333,8 @@ class HFModel:
                 reason = None
                 for token in out[row, width:].tolist():
                     tokens.append(token)
+                    if on_token is not None:
+                        on_token(index, token, None)
                     reason = stop.check(tokens)
                     if reason:
                         break

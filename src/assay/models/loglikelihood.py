@@ -94,11 +94,56 @@ def score_continuations(
         on_result: Called with (request index, log-probability, is greedy) as each
             request's batch finishes, so callers can store results as they come.
     """
-    stats = stats if stats is not None else LoglikelihoodStats()
     pairs = [split_request(tokenizer, c, x) for c, x in requests]
     pairs = [_fit(ctx, cont, _context_length(model)) for ctx, cont in pairs]
-    _count_requests(pairs, stats)
     results = _Results(len(pairs), on_result)
+    _score_all(model, pairs, results, batch_size, stats)
+    return results.values
+
+
+@dataclass(frozen=True)
+class TokenScores:
+    """One continuation token by token: each token's log-probability, and where it stands,
+    the likeliest tokens as (token id, log-probability), likeliest first."""
+
+    logprobs: tuple[float, ...]
+    top: tuple[tuple[tuple[int, float], ...], ...]
+
+
+def score_tokens(
+    model: Any,
+    pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+    *,
+    batch_size: int,
+    top: int = 1,
+    stats: LoglikelihoodStats | None = None,
+) -> list[TokenScores]:
+    """Token by token, the continuation of each (context ids, continuation ids) pair, through
+    the same prefix tree as :func:`score_continuations`: what a server needs to echo a
+    prompt's log-probabilities (`assay serve`). Pairs must fit the model's context.
+
+    Args:
+        model: A transformers causal LM in eval mode.
+        pairs: Token ids; each context at least one token.
+        batch_size: Most contexts in one forward pass.
+        top: How many likeliest tokens to give at each position (at least 1).
+        stats: Filled with token counts when given.
+    """
+    listed = [(list(ctx), list(cont)) for ctx, cont in pairs]
+    results = _Results(len(listed), None, top=max(1, top))
+    _score_all(model, listed, results, batch_size, stats)
+    return results.details
+
+
+def _score_all(
+    model: Any,
+    pairs: list[tuple[list[int], list[int]]],
+    results: _Results,
+    batch_size: int,
+    stats: LoglikelihoodStats | None,
+) -> None:
+    stats = stats if stats is not None else LoglikelihoodStats()
+    _count_requests(pairs, stats)
     for index, (_, continuation) in enumerate(pairs):
         if not continuation:  # nothing to score: probability 1, and greedy
             results[index] = (0.0, True)
@@ -106,20 +151,34 @@ def score_continuations(
         _score_pairs_tokens(model, pairs, results, batch_size=batch_size, stats=stats)
     else:
         _TreeScorer(model, batch_size, stats).run(pairs, results)
-    return results.values
 
 
 class _Results:
-    """Each request's (log-probability, is greedy), reported to a callback as it is set."""
+    """Each request's (log-probability, is greedy), reported to a callback as it is set; and,
+    when `top` is given, each request's tokens one by one (TokenScores)."""
 
-    def __init__(self, size: int, on_result: LoglikelihoodCallback | None) -> None:
+    def __init__(self, size: int, on_result: LoglikelihoodCallback | None, *, top: int = 0) -> None:
         self.values: list[tuple[float, bool]] = [(0.0, True)] * size
         self.on_result = on_result
+        self.top = top
+        self.details = [TokenScores((), ())] * size
 
     def __setitem__(self, index: int, value: tuple[float, bool]) -> None:
         self.values[index] = value
         if self.on_result is not None:
             self.on_result(index, *value)
+
+    def set_tokens(
+        self, index: int, logprobs: list[float], top_ids: list[list[int]], top: list[list[float]]
+    ) -> None:
+        """Record one request's tokens: their log-probabilities and each position's likeliest."""
+        self.details[index] = TokenScores(
+            tuple(logprobs),
+            tuple(
+                tuple(zip(ids, values, strict=True))
+                for ids, values in zip(top_ids, top, strict=True)
+            ),
+        )
 
 
 def score_pairs(
@@ -244,11 +303,13 @@ class _Rows:
             depth.append(1 + (depth[parent] if parent >= 0 else 0))
             self.input_ids[row, column] = token
             self.positions[row, column] = shared + n - 1 + depth[i]
-            self.allowed[row, column, own_keys] = True
-            ancestor = i
-            while ancestor >= 0:
-                self.allowed[row, column, shared + nodes_at + ancestor] = True
-                ancestor = segment.nodes[ancestor][1]
+            # A node sees what its parent sees (the context and the parent's ancestors), the
+            # parent, and itself: one row copy, not a walk up the trie (long tries are chains).
+            if parent >= 0:
+                self.allowed[row, column] = self.allowed[row, nodes_at + parent]
+            else:
+                self.allowed[row, column, own_keys] = True
+            self.allowed[row, column, shared + column] = True
         last = own_at + n - 1
         for target in segment.targets:
             columns = [last if p < 0 else nodes_at + p for p in target.predictors]
@@ -413,9 +474,16 @@ class _TreeScorer:
         picks, tokens = picks.to(self.device), tokens.to(self.device)
         chosen = logprobs[picks, tokens].tolist()
         hits = (logits.argmax(-1)[picks] == tokens).tolist()
+        top_values: list[list[float]] = []
+        top_ids: list[list[int]] = []
+        if results.top:
+            values, ids = logprobs.topk(results.top, dim=-1)
+            top_values, top_ids = values[picks].tolist(), ids[picks].tolist()
         cursor = 0
         for target, at in rows.gather:
             span = slice(cursor, cursor + len(at))
+            if results.top:
+                results.set_tokens(target.request, chosen[span], top_ids[span], top_values[span])
             results[target.request] = (sum(chosen[span]), all(hits[span]))
             cursor += len(at)
 
@@ -577,6 +645,11 @@ def _score_pairs_tokens(
                 end = len(sequences[row])
                 span = torch.log_softmax(logits[row, end - len(continuation) : end].float(), dim=-1)
                 target = torch.tensor(continuation, device=device)
-                total = float(span.gather(-1, target[:, None]).sum())
+                chosen = span.gather(-1, target[:, None])[:, 0]
                 greedy = bool((span.argmax(dim=-1) == target).all())
-                results[index] = (total, greedy)
+                if results.top:
+                    top_values, top_ids = span.topk(results.top, dim=-1)
+                    results.set_tokens(
+                        index, chosen.tolist(), top_ids.tolist(), top_values.tolist()
+                    )
+                results[index] = (float(chosen.sum()), greedy)

@@ -21,7 +21,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import httpx
@@ -41,6 +41,8 @@ from assay.models.base import (
 from assay.models.fingerprint import text_digest
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SCORED_PER_REQUEST = 31
+"""Most continuations of one context scored in one request (with the context: 32 prompts)."""
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
@@ -130,10 +132,83 @@ class OpenAIModel:
         on_result: LoglikelihoodCallback | None = None,
         stats: LoglikelihoodStats | None = None,
     ) -> list[tuple[float, bool]]:
-        raise ModelError(
-            f"{self.spec}: log-likelihoods are not available through the OpenAI-compatible "
-            "backend; use a local model (hf:, gguf: or a bundled alias) for benchmarks"
-        )
+        """Through /completions with the prompt echoed and its tokens' log-probabilities
+        (``echo``, ``logprobs: 1``, ``max_tokens: 0``), as vLLM and `assay serve` answer.
+
+        The split is the harness's, done by the server's own tokenizer: one request per
+        context sends the context and each context + continuation; the context's token
+        count marks where each continuation's tokens start. Trailing whitespace of the
+        context moves to the continuation first, as in the in-process engine.
+
+        Raises:
+            ModelError: A request failed after its retries, or the server does not return
+                prompt log-probabilities.
+        """
+        if not requests:
+            return []
+        results: list[tuple[float, bool]] = [(0.0, True)] * len(requests)
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for index, (context, continuation) in enumerate(requests):
+            if not context:
+                raise ModelError(
+                    f"{self.spec}: request {index} has an empty context; a server cannot score "
+                    "the first token of a prompt, so score it with a local model"
+                )
+            stripped = context.rstrip()
+            whole = stripped + context[len(stripped) :] + continuation
+            groups.setdefault(stripped, []).append((index, whole))
+        if stats is not None:
+            stats.requests += len(requests)
+            stats.contexts += len(groups)
+        batches = [
+            (context, members[start : start + SCORED_PER_REQUEST])
+            for context, members in groups.items()
+            for start in range(0, len(members), SCORED_PER_REQUEST)
+        ]
+
+        def record(index: int, value: tuple[float, bool]) -> None:
+            results[index] = value
+            if on_result is not None:
+                on_result(index, *value)
+
+        asyncio.run(self._score_all(batches, record))
+        return results
+
+    async def _score_all(
+        self,
+        batches: list[tuple[str, list[tuple[int, str]]]],
+        record: Callable[[int, tuple[float, bool]], None],
+    ) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+        async with self._client() as client:
+
+            async def one(context: str, members: list[tuple[int, str]]) -> None:
+                body = {
+                    "model": self.model,
+                    "prompt": [context, *(whole for _, whole in members)],
+                    "max_tokens": 0,
+                    "echo": True,
+                    "logprobs": 1,
+                    "temperature": 0,
+                }
+                async with gate:
+                    try:
+                        data = await self._post(client, "/completions", body)
+                    except RequestFailed as error:
+                        raise ModelError(
+                            f"{self.spec}: scoring prompts (echo with logprobs on /completions) "
+                            f"failed: {error}"
+                        ) from None
+                scores = _prompt_scores(data, len(members) + 1, self.spec, self.base_url)
+                for (index, _), value in zip(members, scores, strict=True):
+                    record(index, value)
+
+            await asyncio.gather(*(one(context, members) for context, members in batches))
+
+    def _client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=self.concurrency)
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        return httpx.AsyncClient(timeout=self.timeout, limits=limits, headers=headers)
 
     def generate(
         self,
@@ -149,11 +224,7 @@ class OpenAIModel:
         self, prompts: Sequence[Prompt], params: GenerationParams, on_result: ResultCallback | None
     ) -> list[Generation]:
         gate = asyncio.Semaphore(self.concurrency)
-        limits = httpx.Limits(max_connections=self.concurrency)
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        async with httpx.AsyncClient(
-            timeout=self.timeout, limits=limits, headers=headers
-        ) as client:
+        async with self._client() as client:
 
             async def one(index: int) -> Generation:
                 async with gate:
@@ -222,10 +293,61 @@ class OpenAIModel:
 
 
 def _messages(prompt: Prompt) -> list[dict[str, str]]:
-    messages = [{"role": "user", "content": prompt.content}]
-    if prompt.system:
-        messages.insert(0, {"role": "system", "content": prompt.system})
-    return messages
+    return prompt.messages()
+
+
+def _prompt_scores(
+    data: dict[str, Any], prompts: int, spec: str, base_url: str
+) -> list[tuple[float, bool]]:
+    """(log-probability, is greedy) of each continuation from an echo answer whose first
+    prompt is the context alone and the others the context and each continuation."""
+    missing = (
+        f"{spec}: the server at {base_url} returned no prompt log-probabilities for echo=true, "
+        "logprobs=1, max_tokens=0 on /completions; benchmarks need a server that scores "
+        "prompts, such as vLLM or `assay serve`"
+    )
+    try:
+        choices = sorted(data["choices"], key=lambda c: int(c.get("index", 0)))
+        logprobs = [c["logprobs"] for c in choices]
+        values = [list(lp["token_logprobs"]) for lp in logprobs]
+        tops = [
+            list(lp.get("top_logprobs") or [None] * len(v))
+            for lp, v in zip(logprobs, values, strict=True)
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ModelError(missing) from None
+    if len(choices) != prompts:
+        raise ModelError(f"{missing} (asked for {prompts} choices, got {len(choices)})")
+    generated = _generated_each(data, prompts, spec)
+    values = [v[: len(v) - generated] for v in values]
+    tops = [t[: len(t) - generated] for t in tops]
+    context = len(values[0])
+    out = []
+    for value, top in zip(values[1:], tops[1:], strict=True):
+        span, span_top = value[context:], top[context:]
+        if not span or any(v is None for v in span):
+            raise ModelError(
+                f"{spec}: the server's echo of a context and its continuation do not line up "
+                f"(context {context} tokens, whole {len(value)}); it cannot score this request"
+            )
+        greedy = all(
+            isinstance(t, dict) and t and float(v) >= max(float(x) for x in t.values())
+            for v, t in zip(span, span_top, strict=True)
+        )
+        out.append((float(sum(span)), greedy))
+    return out
+
+
+def _generated_each(data: dict[str, Any], prompts: int, spec: str) -> int:
+    """Tokens generated after each echoed prompt: none when max_tokens 0 is honoured; a server
+    that generates anyway says how many in its usage, spread evenly over the prompts."""
+    completion = int((data.get("usage") or {}).get("completion_tokens") or 0)
+    if completion % prompts:
+        raise ModelError(
+            f"{spec}: the server generated {completion} tokens for {prompts} prompts with "
+            "max_tokens 0; its echoed prompts cannot be told from its completions"
+        )
+    return completion // prompts
 
 
 def _retry_after(value: str | None) -> float | None:

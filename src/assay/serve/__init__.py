@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assay.serve.app import create_app
+from assay.serve.app import ServeOptions, create_app
 from assay.serve.server import BackgroundServer, serve
 
-__all__ = ["BackgroundServer", "create_app", "serve"]
+__all__ = ["BackgroundServer", "ServeOptions", "create_app", "serve"]

@@ -9,17 +9,23 @@ from types import TracebackType
 
 from assay.exceptions import AssayError
 from assay.models.base import Model
+from assay.serve.app import ServeOptions, create_app
+from assay.serve.security import check_bind
 
 
 def serve(
-    model: Model, *, host: str = "127.0.0.1", port: int = 8000, name: str | None = None
+    model: Model, *, host: str = "127.0.0.1", port: int = 8000, options: ServeOptions | None = None
 ) -> None:
-    """Serve `model` until interrupted."""
+    """Serve `model` until interrupted.
+
+    Raises:
+        OptionError: The host is beyond loopback and no token is given.
+    """
     import uvicorn
 
-    from assay.serve.app import create_app
-
-    uvicorn.run(create_app(model, name=name), host=host, port=port, log_level="info")
+    options = options or ServeOptions()
+    check_bind(host, options.token)
+    uvicorn.run(create_app(model, options), host=host, port=port, log_level="info")
 
 
 class BackgroundServer:
@@ -34,19 +40,18 @@ class BackgroundServer:
     def __init__(
         self,
         model: Model,
+        options: ServeOptions | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        name: str | None = None,
-        window: float = 0.02,
     ) -> None:
         import uvicorn
 
-        from assay.serve.app import create_app
-
+        options = options or ServeOptions()
+        check_bind(host, options.token)
         self.host = host
         self.port = port or _free_port(host)
-        self.app = create_app(model, name=name, window=window)
+        self.app = create_app(model, options)
         config = uvicorn.Config(self.app, host=host, port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -1,0 +1,85 @@
+"""Who may use the server: loopback only, unless every request carries the token.
+
+As the review app: binding to anything but a loopback address needs ``--token``
+(or $ASSAY_SERVE_TOKEN); with a token, every request must send it as
+``Authorization: Bearer <token>`` (what OpenAI clients send as their API key),
+compared in constant time, else 401 in OpenAI's shape.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from assay.exceptions import OptionError
+from assay.serve.errors import OpenAIError
+
+TOKEN_ENV = "ASSAY_SERVE_TOKEN"
+MIN_TOKEN_LENGTH = 16
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def check_token(token: str | None) -> None:
+    """Refuse a token that is easy to guess.
+
+    Raises:
+        OptionError: The token is blank or shorter than MIN_TOKEN_LENGTH characters.
+    """
+    if token is not None and (len(token.strip()) < MIN_TOKEN_LENGTH or token != token.strip()):
+        raise OptionError(
+            "token",
+            f"must be at least {MIN_TOKEN_LENGTH} characters with no surrounding spaces; "
+            'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+        )
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond loopback without a token.
+
+    Raises:
+        OptionError: The host is not a loopback address and no token is given.
+    """
+    if token or is_loopback(host):
+        return
+    raise OptionError(
+        "host",
+        f"{host} would expose the model beyond this machine; give --token (or set "
+        f"{TOKEN_ENV}) so that every request must carry it",
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def token_guard(token: str | None) -> Callable[[Request, Handler], Awaitable[Response]]:
+    """HTTP middleware refusing every request without the bearer token (no-op without one)."""
+    expected = token.encode() if token else b""
+
+    async def guard(request: Request, call_next: Handler) -> Response:
+        if not token:
+            return await call_next(request)
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        # Bytes, not str: compare_digest refuses non-ASCII str, and a header may hold any byte.
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode("utf-8", "surrogateescape"), expected
+        ):
+            return await call_next(request)
+        return OpenAIError(
+            401,
+            "a valid API key is required: send the server's token as 'Authorization: Bearer <token>'",
+            code="invalid_api_key",
+            headers={"WWW-Authenticate": "Bearer"},
+        ).response()
+
+    return guard
