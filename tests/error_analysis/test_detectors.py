@@ -25,7 +25,8 @@ def test_detector_case(case: dict[str, Any]) -> None:
     run = make_run([row])
     detect = get_category(case["category"]).detect
     assert detect is not None
-    found = detect(run.results[0], DetectorContext(run, ErrorOptions()))
+    options = ErrorOptions(train_vocabulary=frozenset(case.get("train_vocabulary", [])))
+    found = detect(run.results[0], DetectorContext(run, options))
     assert (found is not None) == case["expected"], found
 
 

@@ -25,6 +25,15 @@ REFUSAL = re.compile(
     r"as an ai\b|as a language model|i\s+do(?:n't| not) have (?:access|the ability))",
     re.IGNORECASE,
 )
+TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
+LONG_SPAN = 10
+"""Tokens of a span that, said twice in one answer, is repetition (natural prose does
+not repeat ten words in a row)."""
+LOOP_WORDS, LOOP_TIMES, LOOP_GAP = 2, 3, 2
+"""A loop: a phrase of at least LOOP_WORDS tokens LOOP_TIMES times in a row, at most
+LOOP_GAP tokens apart ("error handling, error handling, and error handling")."""
+LIST_ITEM = re.compile(r"\s*(?:\d+[.)]|[-*•])\s")
+"""A line that is an item of a numbered or bulleted list."""
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -58,15 +67,28 @@ def empty(result: ExampleResult, context: DetectorContext) -> str | None:
     explains_wrong=True,
 )
 def truncated(result: ExampleResult, context: DetectorContext) -> str | None:
-    """Stopped at the token limit in the middle of an answer."""
+    """Stopped at the token limit in the middle of an answer: mid-sentence, inside a code
+    block, or in a list that was going on."""
     text = result.prediction.rstrip()
     if not text:
         return None
     at_limit = result.finish_reason == "length" or (
         context.max_new_tokens is not None and result.completion_tokens >= context.max_new_tokens
     )
-    if at_limit and not text.endswith(TERMINAL):
-        return f"stopped at {result.completion_tokens} tokens"
+    if not at_limit:
+        return None
+    where = _cut_off(text)
+    return f"stopped at {result.completion_tokens} tokens {where}" if where else None
+
+
+def _cut_off(text: str) -> str | None:
+    """Where an answer stopped at the limit was cut, or None when it ends where an answer can."""
+    if text.count("```") % 2:
+        return "inside a code block"
+    if not text.endswith(TERMINAL):
+        return "mid-sentence"
+    if LIST_ITEM.match(text.splitlines()[-1]):
+        return "in a list"
     return None
 
 
@@ -78,23 +100,63 @@ def truncated(result: ExampleResult, context: DetectorContext) -> str | None:
     explains_wrong=True,
 )
 def repetition(result: ExampleResult, context: DetectorContext) -> str | None:
-    """Repeated 3-grams, lines or sentences, with the share of repeated 3-grams."""
-    tokens = words(result.prediction)
-    grams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
-    ratio = 1 - len(set(grams)) / len(grams) if len(grams) >= 6 else 0.0
-    reference_tokens = words(result.reference)
-    reference_grams = [tuple(reference_tokens[i : i + 3]) for i in range(len(reference_tokens) - 2)]
-    reference_ratio = (
-        1 - len(set(reference_grams)) / len(reference_grams) if reference_grams else 0.0
-    )
+    """Says the same thing over: repeated 3-grams, a repeated sentence, a long span said
+    twice, or a phrase looping."""
+    tokens, reference = _tokens(result.prediction), _tokens(result.reference)
+    ratio, reference_ratio = _repeat_ratio(tokens), _repeat_ratio(reference)
     if ratio >= context.options.repetition_ratio and ratio > reference_ratio + 0.1:
         return f"repeat ratio {ratio:.2f}"
-    parts = [normalized(p) for p in SENTENCE.split(result.prediction)]
+    parts = [" ".join(_tokens(p)) for p in SENTENCE.split(result.prediction)]
     counts = Counter(p for p in parts if len(p.split()) >= 3)
     if counts:
         part, times = counts.most_common(1)[0]
-        if times >= 2 and normalized(result.reference).count(part) < times:
+        if times >= 2 and " ".join(reference).count(part) < times:
             return f"sentence repeated {times}x: {part[:40]}"
+    span = _repeated_span(tokens, LONG_SPAN)
+    if span is not None and " ".join(span) not in " ".join(reference):
+        return f"{len(span)} words said twice: {' '.join(span)[:40]}"
+    loop = _loop(tokens)
+    if loop is not None:
+        return f"loops: {' '.join(loop)[:40]}"
+    return None
+
+
+def _tokens(text: str | None) -> list[str]:
+    """Lower-cased words, numbers and identifiers: what repetition is counted in (numbers
+    count, so "1.0 2.0 3.0" is no repetition)."""
+    return TOKEN.findall((text or "").lower())
+
+
+def _repeat_ratio(tokens: list[str]) -> float:
+    grams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
+    return 1 - len(set(grams)) / len(grams) if len(grams) >= 6 else 0.0
+
+
+def _repeated_span(tokens: list[str], length: int) -> tuple[str, ...] | None:
+    """A span of `length` tokens that occurs twice without overlapping, or None."""
+    first: dict[tuple[str, ...], int] = {}
+    for i in range(len(tokens) - length + 1):
+        span = tuple(tokens[i : i + length])
+        if span in first and i - first[span] >= length:
+            return span
+        first.setdefault(span, i)
+    return None
+
+
+def _loop(tokens: list[str]) -> tuple[str, ...] | None:
+    """A phrase of LOOP_WORDS or more tokens said LOOP_TIMES times in a row (at most
+    LOOP_GAP tokens between one and the next), or None."""
+    for length in range(LOOP_WORDS, LOOP_WORDS * 3):
+        seen: dict[tuple[str, ...], list[int]] = {}
+        for i in range(len(tokens) - length + 1):
+            span = tuple(tokens[i : i + length])
+            starts = seen.setdefault(span, [])
+            if starts and i - starts[-1] > length + LOOP_GAP:
+                starts.clear()
+            if not starts or i - starts[-1] >= length:
+                starts.append(i)
+            if len(starts) >= LOOP_TIMES:
+                return span
     return None
 
 

@@ -66,6 +66,8 @@ class ErrorReport:
         wrong: How the main metric decides wrong ("f1 below 0.5", or "no metric").
         n_failed: Examples whose generation failed (no output): not answers, so not
             analysed, and counted apart.
+        n_wrong: Answers wrong by the main metric: ``incorrect`` and the explaining
+            categories share them out.
     """
 
     run_id: str
@@ -76,6 +78,7 @@ class ErrorReport:
     categories: list[CategoryCount]
     wrong: str = "no metric"
     n_failed: int = 0
+    n_wrong: int = 0
 
     @property
     def n_analysed(self) -> int:

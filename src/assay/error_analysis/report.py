@@ -81,6 +81,7 @@ def analyze_errors(
         categories=_count(answers, errors),
         wrong=main.describe(),
         n_failed=len(run.results) - len(answers),
+        n_wrong=sum(bool(main.wrong(r)) for r in answers),
     )
 
 

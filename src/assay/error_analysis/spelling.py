@@ -22,6 +22,7 @@ The rule favours precision: a spelling flag should be one a person agrees with.
 from __future__ import annotations
 
 import builtins
+import functools
 import keyword
 import mimetypes
 import sys
@@ -154,7 +155,7 @@ def spelling(result: ExampleResult, context: DetectorContext) -> str | None:
     fresh = sorted(w for w in candidates if w not in known and w not in ALWAYS_KNOWN)
     if not fresh:
         return None
-    checker = _checker(context)
+    checker = _checker()
     found = []
     for word in sorted(checker.unknown(fresh)):
         fix = _correction(checker, word)
@@ -191,12 +192,11 @@ def _variant(word: str, known: str) -> bool:
     return False
 
 
-def _checker(context: DetectorContext) -> Any:
-    checker = context.cache.get("spelling")
-    if checker is None:
-        try:
-            from spellchecker import SpellChecker
-        except ImportError:
-            raise MissingDependencyError("pyspellchecker", "the spelling detector") from None
-        checker = context.cache["spelling"] = SpellChecker(language=LANGUAGE)
-    return checker
+@functools.cache
+def _checker() -> Any:
+    """The dictionary, loaded once per process (it is read-only)."""
+    try:
+        from spellchecker import SpellChecker
+    except ImportError:
+        raise MissingDependencyError("pyspellchecker", "the spelling detector") from None
+    return SpellChecker(language=LANGUAGE)

@@ -22,10 +22,9 @@ TABLE_FRAME = 14
 
 def categories(console: Console, run: Run, report: ErrorReport) -> None:
     """The category table, the failed generations left out, and the suggestions."""
-    console.print(
-        f"errors in {escape(run.name)}: {report.n_analysed} answers analysed; "
-        f"wrong means {escape(report.wrong)}"
-    )
+    console.print(f"errors in {escape(run.name)}")
+    wrong = f", {report.n_wrong} wrong ({escape(report.wrong)})" if report.metric else ""
+    console.print(f"{report.n_analysed} answers analysed{wrong}")
     if report.n_failed:
         console.print(f"[yellow]{report.n_failed} failed generations (no output) not analysed[/]")
     if not report.categories:
