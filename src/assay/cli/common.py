@@ -14,6 +14,7 @@ import importlib.util
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -114,7 +115,13 @@ def store_url(db: str | None) -> str:
 
 
 def import_plugins(paths: list[Path] | None) -> None:
-    """Import user files so that their @assay.metric registrations take effect."""
+    """Import user files so that their @assay.metric registrations take effect.
+
+    A plugin that does not parse, raises or calls sys.exit while it is imported
+    is a user error naming the plugin file and the line that failed (the
+    deepest line of the plugin's own code in the traceback), and it leaves no
+    half-imported module behind.
+    """
     for path in paths or []:
         if not path.is_file():
             raise AssayError(f"--plugin {path}: no such file")
@@ -123,4 +130,36 @@ def import_plugins(paths: list[Path] | None) -> None:
             raise AssayError(f"--plugin {path}: not an importable Python file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except (Exception, SystemExit) as error:
+            del sys.modules[spec.name]
+            line = _plugin_line(path, error)
+            where = f"--plugin {path}" + (f", line {line}" if line is not None else "")
+            raise AssayError(f"{where}: {_plugin_problem(error)}") from None
+
+
+def _plugin_line(path: Path, error: BaseException) -> int | None:
+    """The line of the plugin where ``error`` arose: a syntax error's own line, else the
+    deepest frame of the traceback that runs the plugin's file."""
+    if isinstance(error, SyntaxError):
+        return error.lineno
+    line = None
+    target = path.resolve()
+    for frame, number in traceback.walk_tb(error.__traceback__):
+        if Path(frame.f_code.co_filename).resolve() == target:
+            line = number
+    return line
+
+
+def _plugin_problem(error: BaseException) -> str:
+    """What went wrong, on one line."""
+    if isinstance(error, SystemExit):
+        return f"called sys.exit({error.code!r})"
+    if isinstance(error, SyntaxError):
+        text = error.msg
+    elif isinstance(error, AssayError):
+        text = str(error)
+    else:
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return " ".join(text.split())

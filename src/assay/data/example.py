@@ -10,6 +10,21 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class RawRow:
+    """One row as read from a source, before any field mapping.
+
+    Attributes:
+        values: Column name -> value, as the source holds it (JSON types,
+            strings for CSV, Python values for Arrow and pandas).
+        where: Where the row is, for messages: "line 7" for line-based files,
+            "item 3" for a JSON array, "row 3" (1-based) for tables.
+    """
+
+    values: Mapping[str, Any]
+    where: str
+
+
+@dataclass(frozen=True)
 class Example:
     """One test case: what the model is asked, and what a good answer is.
 

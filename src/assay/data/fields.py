@@ -8,11 +8,12 @@ row that does not fit, naming the row's place in its source.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assay.data.example import Example
+from assay.data.example import Example, RawRow
+from assay.data.values import kind_of
 from assay.exceptions import DataError
 
 INPUT_CANDIDATES = ("question", "prompt", "input", "instruction")
@@ -20,21 +21,6 @@ INPUT_CANDIDATES = ("question", "prompt", "input", "instruction")
 
 REFERENCE_CANDIDATES = ("answer", "output", "reference", "target", "response")
 """Columns tried, in order, when no reference field is named."""
-
-
-@dataclass(frozen=True)
-class RawRow:
-    """One row as read from a source, before any field mapping.
-
-    Attributes:
-        values: Column name -> value, as the source holds it (JSON types,
-            strings for CSV, Python values for Arrow and pandas).
-        where: Where the row is, for messages: "line 7" for line-based files,
-            "item 3" for a JSON array, "row 3" (1-based) for tables.
-    """
-
-    values: Mapping[str, Any]
-    where: str
 
 
 @dataclass(frozen=True)
@@ -103,7 +89,7 @@ def to_examples(source: str, rows: Sequence[RawRow], fields: FieldMap) -> list[E
 
 def _to_example(source: str, position: int, row: RawRow, fields: FieldMap) -> Example:
     values = row.values
-    text = _text(source, row, fields.input, values.get(fields.input), role="input")
+    text = as_text(source, row, fields.input, values.get(fields.input), what="the input field")
     if text is None:  # an empty string is a legitimate (if odd) input; a missing one is not
         raise DataError(f"{source}, {row.where}: the input field '{fields.input}' has no value")
     reference = None
@@ -112,7 +98,9 @@ def _to_example(source: str, position: int, row: RawRow, fields: FieldMap) -> Ex
     if fields.id is None:
         example_id = str(position)
     else:
-        example_id = _text(source, row, fields.id, values.get(fields.id), role="id") or ""
+        example_id = (
+            as_text(source, row, fields.id, values.get(fields.id), what="the id field") or ""
+        )
         if not example_id:
             raise DataError(
                 f"{source}, {row.where}: the id field '{fields.id}' is missing or empty"
@@ -132,18 +120,28 @@ def _reference(source: str, row: RawRow, name: str, value: Any) -> str | None:
                 "expected a non-empty list of strings"
             )
         return str(value[0])
-    return _text(source, row, name, value, role="reference")
+    return as_text(source, row, name, value, what="the reference field")
 
 
-def _text(source: str, row: RawRow, name: str, value: Any, *, role: str) -> str | None:
-    """A value as text: strings as they are, numbers as written, None as None."""
+def as_text(source: str, row: RawRow, name: str, value: Any, *, what: str) -> str | None:
+    """A value as text: strings as they are, numbers as written, None as None.
+
+    Anything else (a list, an object, true/false) is an error rather than its
+    Python ``str()``, which would silently become the text compared or shown.
+
+    Args:
+        source: The source, for messages.
+        row: The row the value is in, for messages.
+        name: The column.
+        value: The value.
+        what: How messages name the column's role ("the input field").
+    """
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise DataError(
-        f"{source}, {row.where}: the {role} field '{name}' holds {type(value).__name__}; "
-        "expected text or a number"
+        f"{source}, {row.where}: {what} '{name}' holds {kind_of(value)}; expected text or a number"
     )
 
 

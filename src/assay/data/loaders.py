@@ -16,13 +16,18 @@ row knowing where it came from ("line 7", "item 3", "row 3"; all 1-based), so
 that :mod:`assay.data.fields` can name the place of any bad value. JSONL is
 parsed line by line for the same reason. In CSV an empty cell reads as None,
 since CSV has no other way to write a missing value.
+
+Readers are strict where the formats' usual Python readers are lenient: JSON
+without NaN, Infinity or numbers too large to hold (:mod:`assay.data.jsontext`),
+CSV without stray or unclosed quotes. Then every value of every source passes
+one rule (:mod:`assay.data.values`), which refuses what the store and the
+screen cannot hold and converts what JSON has no kind for (decimals, dates).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 import sys
 from collections.abc import Callable, Sequence
@@ -30,8 +35,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from assay.data.example import Dataset, Example
-from assay.data.fields import RawRow, column_names, resolve_fields, to_examples
+from assay.data.example import Dataset, Example, RawRow
+from assay.data.fields import column_names, resolve_fields, to_examples
+from assay.data.jsontext import parse
+from assay.data.values import kind_of, plain_row
 from assay.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -114,7 +121,17 @@ def _where(source: object, name: str) -> str:
 
 
 def read_rows(source: str | Path | pandas.DataFrame, split: str | None) -> tuple[str, list[RawRow]]:
-    """The source's display name and its raw rows (also used to read prediction files)."""
+    """The source's display name and its rows (also used to read prediction files).
+
+    Every value is checked and converted by the rule of :mod:`assay.data.values`
+    (finite numbers, real text, bounded nesting, JSON's kinds only), so nothing
+    read here can fail later on its way into a prompt, the store or a screen.
+    """
+    name, rows = _read_raw(source, split)
+    return name, [plain_row(name, row) for row in rows]
+
+
+def _read_raw(source: str | Path | pandas.DataFrame, split: str | None) -> tuple[str, list[RawRow]]:
     if _is_dataframe(source):
         _check_no_split("DataFrame", split)
         return "DataFrame", _dataframe_rows(source)
@@ -144,45 +161,43 @@ def _read_jsonl(name: str, path: Path) -> list[RawRow]:
     for number, line in enumerate(_read_text(name, path).split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"line {number}"
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(
-                f"{name}, {where}: not valid JSON ({error.msg}: column {error.colno})"
-            ) from None
+        value = parse(line, name, number)
         if not isinstance(value, dict):
-            raise DataError(f"{name}, {where}: expected a JSON object, found {_json_kind(value)}")
-        rows.append(RawRow(value, where))
+            raise DataError(
+                f"{name}, line {number}: expected a JSON object, found {kind_of(value)}"
+            )
+        rows.append(RawRow(value, f"line {number}"))
     return rows
 
 
 def _read_json(name: str, path: Path) -> list[RawRow]:
-    try:
-        data = json.loads(_read_text(name, path))
-    except json.JSONDecodeError as error:
-        raise DataError(
-            f"{name}, line {error.lineno}: not valid JSON ({error.msg}: column {error.colno})"
-        ) from None
+    data = parse(_read_text(name, path), name)
     if isinstance(data, dict):
         data = next((data[key] for key in JSON_LIST_KEYS if isinstance(data.get(key), list)), data)
     if not isinstance(data, list):
         raise DataError(
             f"{name}: expected a list of objects, or an object with a list under "
-            f"{', '.join(repr(key) for key in JSON_LIST_KEYS)}; found {_json_kind(data)}"
+            f"{', '.join(repr(key) for key in JSON_LIST_KEYS)}; found {kind_of(data)}"
         )
     rows = []
     for number, value in enumerate(data, start=1):
         if not isinstance(value, dict):
             raise DataError(
-                f"{name}, item {number}: expected a JSON object, found {_json_kind(value)}"
+                f"{name}, item {number}: expected a JSON object, found {kind_of(value)}"
             )
         rows.append(RawRow(value, f"item {number}"))
     return rows
 
 
 def _read_csv(name: str, path: Path) -> list[RawRow]:
-    reader = csv.reader(io.StringIO(_read_text(name, path), newline=""))
+    """CSV as written by spreadsheets and pandas, strictly: a stray quote is an error.
+
+    The reader is strict, and a quote still open at the end of the file is
+    reported at the line where its record began, not silently closed there
+    (which would swallow the rest of the file into one value).
+    """
+    reader = csv.reader(io.StringIO(_read_text(name, path), newline=""), strict=True)
+    start = 1
     try:
         header = next(reader, None)
         if header is None:
@@ -208,6 +223,11 @@ def _read_csv(name: str, path: Path) -> list[RawRow]:
             rows.append(RawRow(dict(zip(header, cells, strict=True)), where))
         return rows
     except csv.Error as error:
+        if str(error) == "unexpected end of data":
+            raise DataError(
+                f'{name}, line {start}: a quoted value opened here is never closed (a " with '
+                'no closing "); close it, or write a quote inside a quoted value as ""'
+            ) from None
         raise DataError(f"{name}, line {reader.line_num}: not valid CSV ({error})") from None
 
 
@@ -217,8 +237,10 @@ def _read_parquet(name: str, path: Path) -> list[RawRow]:
 
     try:
         records = pyarrow.parquet.read_table(path).to_pylist()
-    except (pyarrow.ArrowException, OSError) as error:
-        raise DataError(f"{name}: not a readable Parquet file ({error})") from None
+    except (pyarrow.ArrowException, OSError, ValueError, OverflowError) as error:
+        # ValueError and OverflowError: a value Python cannot hold (a year beyond 9999, ...)
+        reason = " ".join(str(error).split())
+        raise DataError(f"{name}: not a readable Parquet file ({reason})") from None
     return _table_rows(records)
 
 
@@ -346,15 +368,6 @@ def _import_datasets() -> Any:
             "loading Hugging Face data sets needs the package 'datasets': pip install datasets"
         ) from None
     return datasets
-
-
-def _json_kind(value: object) -> str:
-    kinds = {dict: "an object", list: "an array", str: "a string", bool: "true/false"}
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "a number"
-    return kinds.get(type(value), type(value).__name__)
 
 
 _FILE_READERS: dict[str, Callable[[str, Path], list[RawRow]]] = {

@@ -1,7 +1,12 @@
 """Turning examples into prompts: the model's chat template, raw text, or a user template.
 
 A user template is plain text with ``{field}`` placeholders filled from each
-example's fields (``{{`` and ``}}`` are literal braces). Whether the result is
+example's fields (``{{`` and ``}}`` are literal braces). A placeholder is a
+field name and nothing else: Python's format specs (``{question:>9}``),
+conversions (``{question!r}``) and attribute or index access
+(``{question.__class__}``, ``{question[0]}``) are refused, since they let a
+template reach into objects or ask for gigabytes of padding. A value is filled
+in as its text; a list or object value as its JSON. Whether the result is
 wrapped in the model's chat template is the prompt *format*: "chat", "raw", or
 "auto", which chats only when the model has a chat template and no user
 template was given, because a course-style template ("### Question: ...") is
@@ -10,6 +15,7 @@ raw text the model was fine-tuned on.
 
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,12 +125,9 @@ def build_prompts(
     chat = _use_chat(config, model_has_chat_template=model_has_chat_template)
     if config.template is None:
         return [Prompt(example.input, config.system, chat, example) for example in examples]
-    placeholders = _placeholders(config.template)
-    _check_placeholders(placeholders, examples)
-    return [
-        Prompt(_fill(config.template, placeholders, example), config.system, chat, example)
-        for example in examples
-    ]
+    parts = _parse(config.template)
+    _check_placeholders([name for _, name in parts if name is not None], examples)
+    return [Prompt(_fill(parts, example), config.system, chat, example) for example in examples]
 
 
 def _use_chat(config: PromptConfig, *, model_has_chat_template: bool) -> bool:
@@ -138,32 +141,49 @@ def _use_chat(config: PromptConfig, *, model_has_chat_template: bool) -> bool:
     return config.format == "chat"
 
 
-def _placeholders(template: str) -> list[str]:
-    """The field names a template uses (the part before any ``.attr`` or ``[key]``)."""
-    names: list[str] = []
+def _parse(template: str) -> list[tuple[str, str | None]]:
+    """The template as (literal text, field name or None) pieces, each placeholder checked."""
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as error:
         raise PromptError(
             f"the template is not valid ({error}); write literal braces as {{{{ and }}}}"
         ) from None
-    for _, field_name, _, _ in parsed:
-        if field_name is None:
-            continue
-        root = field_name.split(".", 1)[0].split("[", 1)[0]
-        if not root or root.isdigit():
-            raise PromptError(
-                f"the template has a positional placeholder '{{{field_name}}}'; "
-                "name a field instead, like {question}"
-            )
-        if root not in names:
-            names.append(root)
-    if not names:
+    parts: list[tuple[str, str | None]] = []
+    for literal, field_name, spec, conversion in parsed:
+        if field_name is not None:
+            _check_plain(field_name, spec, conversion)
+        parts.append((literal, field_name))
+    if all(name is None for _, name in parts):
         raise PromptError(
             "the template has no {field} placeholder, so every prompt would be the same; "
             "if it was meant to be a file, that file does not exist"
         )
-    return names
+    return parts
+
+
+def _check_plain(field_name: str, spec: str | None, conversion: str | None) -> None:
+    """A placeholder must be a field name: no format spec, conversion, attribute or index."""
+    shown = "{" + field_name + (f"!{conversion}" if conversion else "")
+    shown += (f":{spec}" if spec else "") + "}"
+    root = field_name.split(".", 1)[0].split("[", 1)[0]
+    if not root or root.isdigit():
+        raise PromptError(
+            f"the template has a positional placeholder '{shown}'; "
+            "name a field instead, like {question}"
+        )
+    problem = None
+    if conversion is not None:
+        problem = f"has a conversion (!{conversion})"
+    elif spec:
+        problem = f"has a format spec (:{spec})"
+    elif root != field_name:
+        problem = "is not a plain field name (it reaches into the value with . or [ ])"
+    if problem is not None:
+        raise PromptError(
+            f"the template placeholder {shown} {problem}; a placeholder is a field name "
+            "and nothing else, like {question}"
+        )
 
 
 def _check_placeholders(placeholders: Sequence[str], examples: Sequence[Example]) -> None:
@@ -181,17 +201,27 @@ def _check_placeholders(placeholders: Sequence[str], examples: Sequence[Example]
             )
 
 
-def _fill(template: str, placeholders: Sequence[str], example: Example) -> str:
+def _fill(parts: Sequence[tuple[str, str | None]], example: Example) -> str:
     fields: Mapping[str, Any] = example.fields
-    for name in placeholders:
-        if fields.get(name) is None:
+    pieces = []
+    for literal, name in parts:
+        pieces.append(literal)
+        if name is None:
+            continue
+        value = fields.get(name)
+        if value is None:
             raise PromptError(
                 f"example {example.id}: the template placeholder {{{name}}} has no value "
                 "in this example"
             )
-    try:
-        return template.format_map(fields)
-    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
-        raise PromptError(
-            f"example {example.id}: the template cannot be filled ({type(error).__name__}: {error})"
-        ) from None
+        pieces.append(_as_text(value))
+    return "".join(pieces)
+
+
+def _as_text(value: Any) -> str:
+    """A field's value as a prompt shows it: text as is, lists and objects as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, Mapping)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
