@@ -103,7 +103,8 @@ def _detect(
             explained = explained or category.explains_wrong
     wants_incorrect = any(c.name == INCORRECT for c in chosen)
     if wants_incorrect and not explained and main.wrong(result):
-        detail = f"{main.name} {main.value(result):.3g} ({main.describe()})"
+        rule = main.describe().removeprefix(f"{main.name} ")
+        detail = f"{main.name} {main.value(result):.3g} ({rule})"
         severity = get_category(INCORRECT).severity
         found.append(ExampleError(result.example_id, INCORRECT, severity, detail))
     return found
