@@ -82,9 +82,9 @@ def serve_command(
     host: Annotated[
         str, typer.Option(help="Interface to listen on (beyond loopback needs --token).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (1-65535).")] = 8000,
     name: Annotated[str | None, typer.Option(help="Model id clients use (default: spec).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Sequences generated together.", min=1)] = 32,
+    batch_size: Annotated[int, typer.Option(help="Sequences generated together.")] = 32,
     token: Annotated[
         str | None,
         typer.Option(
@@ -93,13 +93,13 @@ def serve_command(
         ),
     ] = None,
     max_queue: Annotated[
-        int, typer.Option(help="Most requests waiting to start; more get 503.", min=1)
+        int, typer.Option(help="Most requests waiting to start; more get 503.")
     ] = 256,
     queue_timeout: Annotated[
         float, typer.Option(help="Seconds a request may wait to start before a 503.")
     ] = 600.0,
     default_max_tokens: Annotated[
-        int, typer.Option(help="Tokens generated when a request does not say.", min=1)
+        int, typer.Option(help="Tokens generated when a request does not say.")
     ] = 256,
 ) -> None:
     """Serve a model as an OpenAI-compatible API (/v1/chat/completions, /v1/completions)."""
@@ -108,12 +108,13 @@ def serve_command(
     from assay.models.base import ModelOptions
     from assay.models.registry import load_model
     from assay.serve import ServeOptions, serve
-    from assay.serve.security import TOKEN_ENV, check_bind
+    from assay.serve.security import TOKEN_ENV, check_bind, check_port
 
+    check_port(port)
     options = ServeOptions(
         name=name,
         token=token or os.environ.get(TOKEN_ENV) or None,
-        max_batch=batch_size,
+        batch_size=batch_size,
         max_queue=max_queue,
         queue_timeout=queue_timeout,
         default_max_tokens=default_max_tokens,

@@ -20,22 +20,34 @@ from assay.serve.errors import OpenAIError
 
 TOKEN_ENV = "ASSAY_SERVE_TOKEN"
 MIN_TOKEN_LENGTH = 16
+GENERATE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def check_token(token: str | None) -> None:
-    """Refuse a token that is easy to guess.
+    """Refuse a token that is easy to guess or that a header cannot carry (the review app's rules).
 
     Raises:
-        OptionError: The token is blank or shorter than MIN_TOKEN_LENGTH characters.
+        OptionError: The token is blank, short, padded with spaces or holds control characters.
     """
-    if token is not None and (len(token.strip()) < MIN_TOKEN_LENGTH or token != token.strip()):
-        raise OptionError(
-            "token",
-            f"must be at least {MIN_TOKEN_LENGTH} characters with no surrounding spaces; "
-            'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
-        )
+    if token is None:
+        return
+    if len(token.strip()) < MIN_TOKEN_LENGTH:
+        problem = f"must be at least {MIN_TOKEN_LENGTH} characters, not counting spaces"
+    elif token != token.strip():
+        problem = "starts or ends with whitespace, which headers drop"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in token):
+        problem = "holds a control character, which headers cannot carry"
+    else:
+        return
+    raise OptionError("token", f"{problem}; generate one with: {GENERATE_TOKEN}")
+
+
+def check_port(port: int) -> None:
+    """Raises OptionError unless the port is one a server can listen on (1 to 65535)."""
+    if not 1 <= port <= 65535:
+        raise OptionError("port", f"must be from 1 to 65535, got {port}")
 
 
 def check_bind(host: str, token: str | None) -> None:

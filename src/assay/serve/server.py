@@ -10,7 +10,7 @@ from types import TracebackType
 from assay.exceptions import AssayError
 from assay.models.base import Model
 from assay.serve.app import ServeOptions, create_app
-from assay.serve.security import check_bind
+from assay.serve.security import check_bind, check_port
 
 
 def serve(
@@ -24,6 +24,7 @@ def serve(
     import uvicorn
 
     options = options or ServeOptions()
+    check_port(port)
     check_bind(host, options.token)
     uvicorn.run(create_app(model, options), host=host, port=port, log_level="info")
 
