@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 from assay.exceptions import ModelError
@@ -58,3 +60,20 @@ def model_files_offline(repo_id: str, spec: str) -> bool:
         "cannot be reached from here; connect to the internet, set HF_ENDPOINT to a "
         "mirror, or give a local folder (hf:./path)"
     )
+
+
+@contextmanager
+def datasets_offline_unless_reachable() -> Iterator[bool]:
+    """Within it, `datasets` reads only its local cache when the hub cannot be reached
+    (instead of retrying for tens of seconds); yields whether the hub is reachable."""
+    if reachable():
+        yield True
+        return
+    import datasets
+
+    before = datasets.config.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = True
+    try:
+        yield False
+    finally:
+        datasets.config.HF_HUB_OFFLINE = before

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.exceptions import DataError
+from assay.hub import datasets_offline_unless_reachable, endpoint
 
 Doc = dict[str, Any]
 RowCheck = Callable[[Doc], str | None]
@@ -86,14 +87,20 @@ class DataSource:
             raise DataError(
                 "reading benchmarks from the hub needs: pip install datasets"
             ) from error
-        try:
-            loaded = datasets.load_dataset(spec.hub_path, spec.hub_name, split=spec.split)
-        except Exception as error:
-            raise DataError(
-                f"could not load {spec.hub_path} ({spec.hub_name or 'default'}, split "
-                f"'{spec.split}') from the hub: {error}. Without network access, pass --data-dir "
-                "with the JSONL files."
-            ) from error
+        with datasets_offline_unless_reachable() as online:
+            try:
+                loaded = datasets.load_dataset(spec.hub_path, spec.hub_name, split=spec.split)
+            except Exception as error:
+                where = (
+                    "from the hub"
+                    if online
+                    else f"from the local cache ({endpoint()} cannot be reached)"
+                )
+                raise DataError(
+                    f"could not load {spec.hub_path} ({spec.hub_name or 'default'}, split "
+                    f"'{spec.split}') {where}: {error}. Without network access, pass --data-dir "
+                    "with the JSONL files."
+                ) from error
         rows = [dict(row) for row in loaded]
         for number, row in enumerate(rows, start=1):
             problem = spec.check(row)
