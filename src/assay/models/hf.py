@@ -10,9 +10,11 @@ fraction of a second instead of seconds.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,8 @@ import torch
 from jinja2 import TemplateError
 
 from assay.data.prompts import Prompt
-from assay.exceptions import MissingDependencyError, ModelError, PromptError
+from assay.exceptions import MissingDependencyError, ModelError, OptionError, PromptError
+from assay.hub import model_files_offline
 from assay.models.allocator import keep_freed_memory
 from assay.models.base import (
     Generation,
@@ -42,6 +45,8 @@ from assay.models.continuous_batching import (
 from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
 from assay.models.loglikelihood import score_continuations
 from assay.models.packing import KERNELS, can_pack, pack_linear_layers
+
+log = logging.getLogger("assay")
 
 END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "config.json")
@@ -342,14 +347,27 @@ class HFModel:
 
     # -- loading ------------------------------------------------------------------------
 
+    @property
+    def _from_hub(self) -> bool:
+        return self.gguf_file is None and not Path(self.source).is_dir()
+
+    def _hub_options(self) -> dict[str, Any]:
+        """local_files_only when the hub cannot be reached (fails at once if not cached)."""
+        if not self._from_hub:
+            return {}
+        return {"local_files_only": model_files_offline(self.source, self.spec)}
+
     def _load_tokenizer(self) -> Any:
         from transformers import AutoTokenizer
 
         converted = self._converted_dir()
         try:
-            if converted is not None and (converted / "tokenizer_config.json").exists():
-                return AutoTokenizer.from_pretrained(converted)
-            return AutoTokenizer.from_pretrained(self.source, gguf_file=self.gguf_file)
+            with quiet_transformers():
+                if converted is not None and (converted / "tokenizer_config.json").exists():
+                    return AutoTokenizer.from_pretrained(converted)
+                return AutoTokenizer.from_pretrained(
+                    self.source, gguf_file=self.gguf_file, **self._hub_options()
+                )
         except (OSError, ValueError) as error:
             raise ModelError(f"could not load the tokenizer of '{self.spec}': {error}") from error
 
@@ -358,13 +376,19 @@ class HFModel:
 
         converted = self._converted_dir()
         model: Any
+        dtype = str(self.dtype).removeprefix("torch.")
+        log.info("loading %s (%s on %s)", self.spec, dtype, self.device)
         try:
-            if converted is not None:
-                if not (converted / "model.safetensors").exists():
-                    self._convert_gguf(converted)
-                model = AutoModelForCausalLM.from_pretrained(converted, dtype=self.dtype)
-            else:
-                model = AutoModelForCausalLM.from_pretrained(self.source, dtype=self.dtype)
+            with quiet_transformers():
+                if converted is not None:
+                    if not (converted / "model.safetensors").exists():
+                        log.info("converting %s to safetensors, once", self.gguf_file)
+                        self._convert_gguf(converted)
+                    model = AutoModelForCausalLM.from_pretrained(converted, dtype=self.dtype)
+                else:
+                    model = AutoModelForCausalLM.from_pretrained(
+                        self.source, dtype=self.dtype, **self._hub_options()
+                    )
         except (OSError, ValueError) as error:
             raise ModelError(f"could not load the weights of '{self.spec}': {error}") from error
         if self.options.adapter is not None:
@@ -410,7 +434,7 @@ class HFModel:
         except ModuleNotFoundError as error:
             raise MissingDependencyError("peft", "the adapter option") from error
         if not (adapter / "adapter_config.json").exists():
-            raise ModelError(f"--adapter {adapter}: no adapter_config.json in that folder")
+            raise OptionError("adapter", f"{adapter}: no adapter_config.json in that folder")
         return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
 
     def _weights_identity(self) -> str:
@@ -426,12 +450,31 @@ class HFModel:
         from transformers import AutoConfig
 
         try:
-            return str(getattr(AutoConfig.from_pretrained(self.source), "_commit_hash", "unknown"))
+            config = AutoConfig.from_pretrained(self.source, **self._hub_options())
         except (OSError, ValueError):
             return "unknown"
+        return str(getattr(config, "_commit_hash", "unknown"))
 
     def _adapter_identity(self) -> str:
         adapter = self.options.adapter
         if adapter is None:
             return ""
         return folder_digest(adapter, ("*.safetensors", "*.bin", "adapter_config.json"))
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """No progress bars or warnings from transformers while a model or tokenizer loads:
+    assay says in one line what it is loading instead."""
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
