@@ -210,6 +210,11 @@ def test_report_opens_in_the_browser(db: Path, tmp_path: Path) -> None:
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        violations: list[str] = []
+        page.on(
+            "console",
+            lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         page.route(
             "**/*",
             lambda route: (
@@ -227,4 +232,11 @@ def test_report_opens_in_the_browser(db: Path, tmp_path: Path) -> None:
         assert page.locator("#examples tbody tr:visible").count() == 1
         page.fill("#search", "")
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        assert violations == []  # the hashed script and style run, nothing else is asked for
+        blocked = page.evaluate(
+            """() => { const s = document.createElement("script");
+                s.textContent = "window.inlined = 1"; document.body.appendChild(s);
+                return window.inlined === undefined; }"""
+        )
+        assert blocked  # an inline script that is not the report's own does not run
         browser.close()

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from tests.web.conftest import Server
-from tests.web.review_data import RUN_A, RUN_B
+from tests.web.review_data import RUN_A, RUN_B, TOKEN
 
 from assay.arena import load_battles
 from assay.store import open_store
@@ -21,14 +21,15 @@ REVIEWERS = 20
 
 
 def test_token_refuses_every_request_without_it(serve: Callable[..., Server]) -> None:
-    server = serve(token="t0ken")
+    server = serve(token=TOKEN)
     for path in ("/", f"/runs/{RUN_A}", "/leaderboard", "/static/app.js", "/preferences.jsonl"):
         assert httpx.get(server.url + path).status_code == 401, path
     assert httpx.post(server.url + "/pairwise/vote", data={"choice": "a"}).status_code == 401
     assert httpx.get(server.url + "/", headers={"Authorization": "Bearer nope"}).status_code == 401
-    assert httpx.get(server.url + "/", headers={"Authorization": "Bearer t0ken"}).status_code == 200
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.get(server.url + "/", headers=bearer).status_code == 200
     with httpx.Client(base_url=server.url, follow_redirects=True) as browser:
-        assert browser.get("/?token=t0ken").status_code == 200
+        assert browser.get(f"/?token={TOKEN}").status_code == 200
         assert browser.get(f"/runs/{RUN_A}").status_code == 200  # the cookie carries it now
 
 

@@ -140,11 +140,12 @@ def write_report(store: Store, run_ids: Sequence[str], path: str | Path) -> Path
 
 
 def _score_names(runs: Sequence[Run]) -> list[str]:
-    """Per-example score names: each run's metrics in order, then any others found."""
+    """Per-example score names: each run's metrics in order (a bench run lists its
+    per-question ones, "acc", "acc_norm", "mc2"), then any other score found; a metric
+    no example was scored on (every generation failed) keeps its column."""
     named = [m for run in runs for m in run.info.metrics]
     found = [m for run in runs for r in run.results for m in r.scores]
-    seen = set(found)
-    return list(dict.fromkeys([*(m for m in named if m in seen), *found]))
+    return list(dict.fromkeys([*named, *found]))
 
 
 def _compare(runs: Sequence[Run], metrics: Sequence[str]) -> list[Comparison]:

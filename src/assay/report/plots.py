@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,12 +31,13 @@ def _encode(fig: Any) -> str:
 
 
 def metrics_plot(runs: Sequence[RunInfo], metrics: Sequence[str]) -> str | None:
-    """Each metric's mean per run with its 95% interval, as a PNG data URI (None if empty)."""
+    """Each metric's mean per run with its 95% interval, as a PNG data URI (None if empty);
+    a metric nothing was scored on (mean NaN) has no bar."""
     rows = [
         (metric, run, run.summary[metric])
         for metric in metrics
         for run in runs
-        if metric in run.summary
+        if metric in run.summary and not math.isnan(run.summary[metric].mean)
     ]
     if not rows:
         return None
@@ -47,6 +49,8 @@ def metrics_plot(runs: Sequence[RunInfo], metrics: Sequence[str]) -> str | None:
     ax.barh(range(len(rows)), means, xerr=[low, high], color="#7c9be0", capsize=3)
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.set_xlabel("mean with 95% interval")
+    if all(s.ci_low >= 0.0 and s.ci_high <= 1.0 for _, _, s in rows):
+        ax.set_xlim(0.0, 1.0)  # proportions: the whole 0-1 scale, as every view shows them
     return _encode(fig)
 
 
