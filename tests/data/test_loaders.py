@@ -388,6 +388,72 @@ def test_csv_row_with_too_many_values(tmp_path: Path) -> None:
         load_dataset(path)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            'question,answer\nq1,a1\n"q2,a2\nq3,a3\n',
+            "line 3: a quoted value opened here is never closed",
+        ),
+        ('"question,answer\nq1,a1\n', "line 1: a quoted value opened here is never closed"),
+        ('question,answer\nq1,"a1', "line 2: a quoted value opened here is never closed"),
+        ('question,answer\nq1,"a1"x\n', "line 2: not valid CSV"),
+    ],
+)
+def test_csv_stray_and_unclosed_quotes(tmp_path: Path, content: str, message: str) -> None:
+    """A quote never closed must not swallow the rest of the file into one value."""
+    path = tmp_path / "x.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=f"x.csv, {message}"):
+        load_dataset(path)
+
+
+def test_csv_quoted_cells_that_close_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text('question,answer\n"q, with ""quotes""\nand a newline",a\n')
+    assert load_dataset(path).examples[0].input == 'q, with "quotes"\nand a newline'
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"question": "q", "score": NaN}', "line 2: NaN is not a JSON number"),
+        ('{"question": "q", "answer": -Infinity}', "line 2: -Infinity is not a JSON number"),
+        ('{"question": "q", "w": 1e999}', "line 2: the number 1e999 is too large"),
+        ('{"question": "q", "n": ' + "7" * 4301 + "}", "line 2: an integer of 4301 digits"),
+        ('{"question": "q", "m": ' + "[" * 5000 + "]" * 5000 + "}", "line 2: nested deeper than"),
+        ('{"question": "q", "m": ' + "[" * 101 + "]" * 101 + "}", "line 2: nested deeper than"),
+        ('{"question": "\\ud800"}', "line 2: the field 'question' holds a lone surrogate"),
+    ],
+)
+def test_jsonl_values_json_cannot_hold(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(ROWS[0]) + "\n" + line + "\n")
+    with pytest.raises(DataError, match=f"x.jsonl, {message}"):
+        load_dataset(path)
+
+
+def test_jsonl_values_at_the_limits_load(tmp_path: Path) -> None:
+    deep = "[" * 100 + "]" * 100
+    row = '{"question": "\\ud83d\\ude00", "n": ' + "7" * 4300 + ', "m": ' + deep + "}"
+    path = tmp_path / "x.jsonl"
+    path.write_text(row + "\n")
+    example = load_dataset(path).examples[0]
+    assert example.input == "\U0001f600" and example.fields["n"] == int("7" * 4300)
+
+
+def test_json_file_names_the_line_of_a_bad_value(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('[\n{"question": "NaN [[["},\n{"question": "q",\n "a": NaN}\n]')
+    with pytest.raises(DataError, match=r"x\.json, line 4: NaN is not a JSON number"):
+        load_dataset(path)
+    path.write_text(
+        '[\n{"question": "q"},\n{"question": "q", "m":\n' + "[" * 3000 + "]" * 3000 + "}]"
+    )
+    with pytest.raises(DataError, match=r"x\.json, line 4: nested deeper than 100 levels"):
+        load_dataset(path)
+
+
 def test_not_utf8_names_file_line_and_offset(tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
     path.write_bytes(json.dumps(ROWS[0]).encode() + b'\n{"question": "caf\xe9"}\n')

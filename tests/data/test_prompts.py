@@ -85,6 +85,35 @@ def test_positional_placeholder(template: str) -> None:
         build(PromptConfig(template=template))
 
 
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("Q: {question:>99999999999}", "{question:>99999999999} has a format spec (:>99999999999)"),
+        ("Q: {question:10}", "{question:10} has a format spec"),
+        ("Q: {topic:{question}}", "{topic:{question}} has a format spec"),
+        ("Q: {question!r}", "{question!r} has a conversion (!r)"),
+        ("Q: {question!s:>5}", "{question!s:>5} has a conversion"),
+        ("Q: {question[0]}", "{question[0]} is not a plain field name"),
+        ("Q: {question.__class__}", "{question.__class__} is not a plain field name"),
+        (
+            "{question.__class__.__init__.__globals__}",
+            "{question.__class__.__init__.__globals__} is not a plain field name",
+        ),
+    ],
+)
+def test_placeholder_is_a_field_name_and_nothing_else(template: str, problem: str) -> None:
+    with pytest.raises(PromptError, match=re.escape(f"the template placeholder {problem}")):
+        build(PromptConfig(template=template))
+
+
+def test_list_and_object_values_are_filled_as_json() -> None:
+    example = Example("0", "q", None, {"question": "q", "choices": ["a", "é"], "n": 3})
+    prompts = build_prompts(
+        PromptConfig(template="{question} {choices} {n}"), [example], model_has_chat_template=False
+    )
+    assert prompts[0].content == 'q ["a", "é"] 3'
+
+
 @pytest.mark.parametrize("template", ["Q: no placeholder", "Q: {{literal}}"])
 def test_template_without_placeholders(template: str) -> None:
     with pytest.raises(PromptError, match=re.escape("no {field} placeholder")):
