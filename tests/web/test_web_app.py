@@ -221,6 +221,7 @@ def test_every_response_carries_the_security_headers(client: TestClient, db: Pat
         ("fifteen-chars-x", "has 15 characters"),
         (" padded-token-0123456789 ", "whitespace"),
         ("token-with-a-tab\t0123", "control character"),
+        ("euro-€-token-0123456789", "outside ASCII"),
     ],
 )
 def test_a_weak_token_is_refused_with_how_to_make_one(db: Path, token: str, fragment: str) -> None:

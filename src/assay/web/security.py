@@ -3,7 +3,7 @@ headers and checks that every response and request pass through.
 
 * Token: when the app has one, every request must carry it (``Authorization: Bearer``,
   the ``assay_token`` cookie, or ``?token=`` once, which sets the cookie); others get 401.
-  A token is 16 or more characters, not blank (:func:`check_token`).
+  A token is 16 or more ASCII characters, not blank (:func:`check_token`).
 * Session: a cookie holding the reviewer's name and a CSRF token, signed with HMAC so
   it cannot be forged.
 * CSRF: every POST must send the session's CSRF token as the ``csrf`` form field or
@@ -95,8 +95,9 @@ def check_token(token: str) -> None:
     """Refuse a token that is easy to guess or cannot travel in a header.
 
     Raises:
-        OptionError: Blank, shorter than 16 characters, with a control character, or
-            with whitespace at either end (headers drop it).
+        OptionError: Blank, shorter than 16 characters, with whitespace at either end
+            (headers drop it), or with a control or non-ASCII character (headers and
+            cookies cannot carry it).
     """
     if not token.strip():
         problem = "is blank"
@@ -106,6 +107,8 @@ def check_token(token: str) -> None:
         problem = "starts or ends with whitespace, which headers drop"
     elif any(ord(c) < 32 or ord(c) == 127 for c in token):
         problem = "holds a control character, which headers cannot carry"
+    elif not token.isascii():
+        problem = "holds a character outside ASCII, which headers and cookies cannot carry"
     else:
         return
     raise OptionError("token", f"{problem}; generate one with: {GENERATE_TOKEN}")
