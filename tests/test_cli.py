@@ -123,8 +123,20 @@ def test_runs_lists_the_run(evaluated: tuple[Path, str, str]) -> None:
     assert "complete" in row and "qa_tiny.jsonl" in row and f"replay:{PREDS}" in row
 
 
-def test_runs_on_an_empty_store(tmp_path: Path) -> None:
-    stdout = ok(assay_cli("runs", "--db", tmp_path / "new.db", cwd=tmp_path))
+def test_reading_commands_never_create_a_store(tmp_path: Path) -> None:
+    """A mistyped --db is an error, not a new empty store; an empty store lists no runs."""
+    for command in (["runs"], ["show", "abcd1234"], ["export", "abcd1234", "-o", "x.csv"]):
+        message = user_error(assay_cli(*command, "--db", tmp_path / "typo.db", cwd=tmp_path))
+        assert f"no store at {tmp_path / 'typo.db'}" in message
+    assert not (tmp_path / "typo.db").exists()
+    message = user_error(assay_cli("runs", "--db", "sqlite:/x.db", cwd=tmp_path))
+    assert "--db 'sqlite:/x.db' looks like a URL" in message
+    assert not (tmp_path / "sqlite:").exists()
+    (tmp_path / "notes.db").write_text("not a database\n")
+    message = user_error(assay_cli("runs", "--db", tmp_path / "notes.db", cwd=tmp_path))
+    assert "is not an SQLite database" in message
+    open_store(str(tmp_path / "empty.db")).close()
+    stdout = ok(assay_cli("runs", "--db", tmp_path / "empty.db", cwd=tmp_path))
     assert "no runs: `assay eval --model ... --data ...` makes one" in stdout
 
 

@@ -64,7 +64,7 @@ def rescore(
     Raises:
         RunInProgressError: A live process is working on the run.
     """
-    active = store if isinstance(store, Store) else open_store(store)
+    active = store if isinstance(store, Store) else open_store(store, create=False)
     try:
         metric_fns = resolve_metrics(metrics)
         before = active.get_run_info(run)

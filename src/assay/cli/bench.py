@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from assay.cli.common import DbOption, console, store_url, user_errors
+from assay.cli.common import DbOption, ForceOption, console, output_file, store_url, user_errors
 from assay.terminal.bench import bench_table
 from assay.terminal.text import escape
 
@@ -55,6 +55,7 @@ def bench_command(
             help="A stored bench run (the base model's) to show side by side, with deltas."
         ),
     ] = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Run the Open LLM Leaderboard benchmarks with lm-evaluation-harness's prompts and scores.
@@ -66,6 +67,7 @@ def bench_command(
     from assay.bench import BenchOptions, run_bench
     from assay.models.base import ModelOptions
 
+    output_file(output, "output", force)
     options = BenchOptions(
         tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()),
         num_fewshot=num_fewshot,
@@ -100,7 +102,7 @@ def _baseline(run_id: str | None, db: str | None) -> tuple[str, dict[str, float]
     from assay.exceptions import OptionError
     from assay.store import open_store
 
-    with open_store(store_url(db)) as store:
+    with open_store(store_url(db), read_only=True) as store:
         info = store.get_run_info(run_id)
     if info.kind != "bench":
         raise OptionError("baseline", f"{run_id}: run {info.id} is an {info.kind} run, not bench")

@@ -83,6 +83,31 @@ def user_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Overwrite an output file that exists already.")
+]
+
+
+def output_file(path: Path | None, option: str, force: bool, *, plot: bool = False) -> Path | None:
+    """An output path checked before any work: an existing file is refused unless
+    --force, and a plot needs an image format's extension.
+
+    Raises:
+        OptionError: The file exists (and no --force), or a plot's extension is wrong.
+    """
+    if path is None:
+        return None
+    if plot:
+        from assay.charts import check_plot_path
+
+        check_plot_path(path, option)
+    if path.exists() and not force:
+        raise OptionError(option, f"{path} exists already; add --force to overwrite it")
+    if path.exists() and path.is_dir():
+        raise OptionError(option, f"{path} is a folder, not a file")
+    return path
+
+
 def quiet_libraries() -> None:
     """Keep library noise out of the terminal: no progress bars or warnings from
     transformers and the hub; assay's own one-line notes (logger "assay") on stderr."""

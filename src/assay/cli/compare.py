@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from assay.cli.common import EXIT_REGRESSION, DbOption, console, user_errors
+from assay.exceptions import at_least
 from assay.terminal import compare as render
 
 
@@ -49,7 +50,8 @@ def compare_command(
     from assay.compare import compare_runs
     from assay.store import open_store
 
-    with open_store(db) as store:
+    at_least("limit", limit, 1)
+    with open_store(db, read_only=True) as store:
         a, b = store.load_run(run_a), store.load_run(run_b)
     result = compare_runs(
         a, b, metric=metric, threshold=threshold, alpha=alpha, allow_incomplete=allow_incomplete

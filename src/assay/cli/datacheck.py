@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from assay.cli.common import EXIT_DATA_PROBLEMS, console, user_errors
+from assay.cli.common import EXIT_DATA_PROBLEMS, ForceOption, console, output_file, user_errors
+from assay.exceptions import at_least
 from assay.terminal import datacheck as render
 from assay.terminal.text import escape
 
@@ -32,12 +33,16 @@ def check_data_command(
         bool, typer.Option("--strict", help="Exit with status 4 on leaks, duplicates or conflicts.")
     ] = False,
     limit: Annotated[int, typer.Option(help="Most findings listed per check.")] = 10,
+    force: ForceOption = False,
 ) -> None:
     """Check a test set: duplicates, conflicting answers, leaks into the training set,
     empty references, lengths, coverage. Exit status 4 with --strict when it finds problems."""
     from assay.charts import bar_chart
     from assay.data import load_dataset
     from assay.datacheck import CheckOptions, check_data
+
+    output_file(plot, "plot", force, plot=True)
+    at_least("limit", limit, 1)
 
     test_set = load_dataset(
         test, input_field=input_field, reference_field=reference_field, id_field=id_field

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from assay.cli.common import DbOption, PluginOption, console, import_plugins, user_errors
+from assay.cli.common import (
+    DbOption,
+    ForceOption,
+    PluginOption,
+    console,
+    import_plugins,
+    output_file,
+    user_errors,
+)
+from assay.exceptions import at_least
 from assay.terminal import error_analysis as render
 from assay.terminal.text import escape
 
@@ -51,6 +60,7 @@ def errors_command(
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not store the categories.")
     ] = False,
+    force: ForceOption = False,
     db: DbOption = None,
     plugin: PluginOption = None,
 ) -> None:
@@ -71,6 +81,8 @@ def errors_command(
     )
     from assay.store import open_store
 
+    output_file(plot, "plot", force, plot=True)
+    at_least("limit", limit, 1)
     import_plugins(plugin)
     options = ErrorOptions(
         verbose_ratio=verbose_ratio,
@@ -80,7 +92,7 @@ def errors_command(
         threshold=threshold,
         train_vocabulary=training_vocabulary(train) if train is not None else frozenset(),
     )
-    with open_store(db) as store:
+    with open_store(db, read_only=no_store, create=False) as store:
         loaded = store.load_run(run)
         report = analyze_errors(loaded, options)
         if not no_store:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assay.cli.common import DbOption, console, user_errors
+from assay.cli.common import DbOption, ForceOption, console, output_file, user_errors
 from assay.exceptions import AssayError, OptionError
 from assay.metrics import MetricSpec
 from assay.terminal import arena as arena_view
@@ -140,7 +140,10 @@ def arena_command(
     base_url: Annotated[str | None, typer.Option(help="Base URL for an openai: judge.")] = None,
     concurrency: Annotated[int, typer.Option(help="Concurrent judge requests.")] = 8,
     rounds: Annotated[int, typer.Option(help="Bootstrap rounds for the intervals.")] = 1000,
-    plot: Annotated[Path | None, typer.Option(help="Write a PNG of the ratings.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a picture of the ratings (.png, .svg, .pdf).")
+    ] = None,
+    force: ForceOption = False,
     allow_incomplete: Annotated[
         bool,
         typer.Option(
@@ -152,6 +155,8 @@ def arena_command(
 ) -> None:
     """Judge battles between runs on shared examples, or rate battles from a file."""
     from assay.arena import compute_ratings, frame_to_battles, read_battles_file, save_battles
+
+    output_file(plot, "plot", force, plot=True)
     from assay.arena.judged import judge_runs
     from assay.judge import Judge
     from assay.store import open_store
@@ -166,7 +171,7 @@ def arena_command(
     if not runs or len(runs) < 2:
         raise OptionError("runs", "must name two or more runs (or give --battles FILE)")
     grader = Judge.load(judge, concurrency=concurrency, base_url=base_url)
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         report = judge_runs(store, runs, grader, allow_incomplete=allow_incomplete)
     arena_view.judging(console, report)
     if not report.battles:
@@ -183,17 +188,22 @@ def ratings_command(
         str | None, typer.Option(help="Only battles from: judge, human or import.")
     ] = None,
     rounds: Annotated[int, typer.Option(help="Bootstrap rounds for the intervals.")] = 1000,
-    plot: Annotated[Path | None, typer.Option(help="Write a PNG of the ratings.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a picture of the ratings (.png, .svg, .pdf).")
+    ] = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """The leaderboard from every battle in the store."""
     from assay.arena import compute_ratings, load_battles
+
+    output_file(plot, "plot", force, plot=True)
     from assay.arena.battles import SOURCES
     from assay.store import open_store
 
     if source is not None and source not in SOURCES:
         raise OptionError("source", f"{source!r} is not one of: {', '.join(SOURCES)}")
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         stored = load_battles(store, source)  # type: ignore[arg-type]
     if not stored:
         raise AssayError("no battles in the store yet; run `assay arena RUN_A RUN_B ...` first")

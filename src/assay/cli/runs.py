@@ -9,7 +9,15 @@ from typing import Annotated, Any, get_args
 
 import typer
 
-from assay.cli.common import DbOption, PluginOption, console, import_plugins, user_errors
+from assay.cli.common import (
+    DbOption,
+    ForceOption,
+    PluginOption,
+    console,
+    import_plugins,
+    output_file,
+    user_errors,
+)
 from assay.exceptions import OptionError, at_least
 from assay.runs.records import RunKind, RunStatus
 from assay.terminal import catalog
@@ -64,7 +72,7 @@ def runs_command(
         name=name,
         tag=tag,
     )
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         render.runs_table(console, store.list_runs(where))
 
 
@@ -97,7 +105,7 @@ def show_command(
 
     if limit is not None:
         at_least("limit", limit, 1)
-    with open_store(db) as store:
+    with open_store(db, read_only=True) as store:
         loaded = store.load_run(run)
     main = main_metric(loaded, metric, threshold)
     render.status(console, loaded.info)
@@ -111,12 +119,14 @@ def export_command(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="File to write: .parquet, .csv or .jsonl.")
     ],
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Write a run's examples and scores to a Parquet, CSV or JSONL file."""
     from assay.store import open_store
 
-    with open_store(db) as store:
+    output_file(output, "output", force)
+    with open_store(db, read_only=True) as store:
         path = store.load_run(run).export(output)
     console.print(f"wrote {escape(str(path))}")
 
@@ -131,7 +141,7 @@ def rm_command(
     categories and labels. Battles stay (they name models, and ratings come from them)."""
     from assay.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         infos = [store.get_run_info(run) for run in runs]
         for info in infos:
             console.print(
@@ -159,7 +169,7 @@ def tag_command(
     """Add tags to a run (or remove them); `assay runs --tag T` lists the runs with one."""
     from assay.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         info = store.get_run_info(run)
         kept = set(info.tags) - set(tags) if remove else set(info.tags) | set(tags)
         info = store.update_run(info.id, tags=sorted(kept))
@@ -175,7 +185,7 @@ def rename_command(
     """Give a run a new name (runs can be named wherever an id is taken)."""
     from assay.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         info = store.update_run(run, name=name)
     console.print(f"{info.id} is now named {escape(info.name)}")
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from assay.compare import stats
 from assay.datacheck.minhash import normalize
-from assay.exceptions import DataError, OptionError
+from assay.exceptions import DataError, OptionError, at_least
 from assay.runs.records import ExampleResult, Run, RunConfig
 from assay.runs.verdicts import higher_is_better, refuse_unfinished, threshold_for
 
@@ -165,6 +165,9 @@ def compare_runs(
         OptionError: A run is not complete and ``allow_incomplete`` is False.
         DataError: The runs share too few examples, or no metric.
     """
+    if not 0 < alpha < 1:
+        raise OptionError("alpha", f"must be between 0 and 1 (exclusive), got {alpha}")
+    at_least("rounds", rounds, 1)
     if not allow_incomplete:
         for run in (run_a, run_b):
             refuse_unfinished(run)

@@ -19,7 +19,7 @@ from assay.data.example import Dataset, Example
 from assay.datacheck import minhash as mh
 from assay.datacheck.coverage import Coverage, coverage
 from assay.datacheck.references import LeakKind, ReferenceIssue, length_summary, reference_issues
-from assay.exceptions import AssayError
+from assay.exceptions import OptionError, at_least
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,12 @@ class CheckOptions:
 
     def __post_init__(self) -> None:
         if not 0 < self.near_threshold <= 1:
-            raise AssayError(f"--threshold must be in (0, 1], got {self.near_threshold}")
-        if self.ngram < 3:
-            raise AssayError(f"--ngram must be at least 3, got {self.ngram}")
+            raise OptionError(
+                "threshold", f"must be above 0 and at most 1, got {self.near_threshold}"
+            )
+        at_least("ngram", self.ngram, 3)
+        at_least("clusters", self.clusters, 1)
+        at_least("coverage_sample", self.coverage_sample, 1)
 
 
 @dataclass

@@ -43,7 +43,7 @@ def retry_errors(
     Returns:
         The run: "complete", or "incomplete" with the examples that failed again.
     """
-    active = store if isinstance(store, Store) else open_store(store)
+    active = store if isinstance(store, Store) else open_store(store, create=False)
     try:
         before = active.load_run(run)
         failed = [r for r in before.results if r.failed]

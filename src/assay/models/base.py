@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ class GenerationParams:
             raise OptionError("top_p", f"must be above 0 and at most 1, got {self.top_p}")
         if any(not s for s in self.stop):
             raise OptionError("stop", "must not be an empty string")
+        if not 0 <= self.seed < 2**63:
+            raise OptionError("seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -94,7 +97,16 @@ class ModelOptions:
 
     def __post_init__(self) -> None:
         at_least("batch_size", self.batch_size, 1)
+        if self.dtype not in DTYPE_NAMES:
+            raise OptionError("dtype", f"{self.dtype!r} is not one of: {', '.join(DTYPE_NAMES)}")
+        if not DEVICE.fullmatch(self.device):
+            raise OptionError(
+                "device", f"{self.device!r} is not one of: auto, cpu, cuda, cuda:N, mps"
+            )
 
+
+DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 ResultCallback = Callable[[int, Generation], None]
 """Called with (index into the prompts, generation) as soon as one example is done."""

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -17,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from assay.exceptions import StoreError
+from assay.exceptions import NotFoundError, OptionError, StoreError
 
 DEFAULT_PATH = Path(".assay") / "assay.db"
 DEFAULT_URL = f"sqlite:///{DEFAULT_PATH.as_posix()}"
@@ -33,6 +34,8 @@ WRITE = "assay_write"
 """Execution option that marks a connection's transaction as a write (SQLite: BEGIN IMMEDIATE)."""
 
 _HINT = "pass another with --db or the ASSAY_DB environment variable"
+_LOOKS_LIKE_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):(?!//)")
+"""A scheme (two letters or more, so a Windows drive "C:" is a path) without its "//"."""
 
 
 def resolve_url(url: str | None) -> str:
@@ -44,6 +47,14 @@ def resolve_url(url: str | None) -> str:
     url = url or os.environ.get(ENV_VAR) or str(DEFAULT_PATH)
     if "://" in url:
         return url
+    scheme = _LOOKS_LIKE_URL.match(url)
+    if scheme:
+        raise OptionError(
+            "db",
+            f"{url!r} looks like a URL, but '{scheme.group(1)}:' is not followed by '//'; write "
+            f"{scheme.group(1)}:///relative.db or {scheme.group(1)}:////absolute/path.db, "
+            "or give the file path",
+        )
     if url == ":memory:":
         return "sqlite://"
     path = Path(url).expanduser().resolve()
@@ -79,12 +90,18 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def make_engine(url: str, *, busy_timeout: float) -> Engine:
+def make_engine(url: str, *, busy_timeout: float, read_only: bool = False) -> Engine:
     """An engine for the URL, with SQLite tuned for one writer and many readers.
 
+    With ``read_only``, an SQLite file is opened read-only (never created), so that a
+    store in a read-only folder can still be read.
+
     Raises:
+        NotFoundError: read_only, and no SQLite file is there.
         StoreError: The URL is malformed or names a driver that is not installed.
     """
+    if read_only:
+        url = _read_only_url(url)
     try:
         parsed = _with_default_driver(make_url(url))
     except ArgumentError as exc:
@@ -95,7 +112,7 @@ def make_engine(url: str, *, busy_timeout: float) -> Engine:
             f"the store {display_url(url)} uses {backend}; assay keeps runs in SQLite "
             f"(a file path or sqlite:///...) or PostgreSQL (postgresql+psycopg://...)"
         )
-    if backend == "sqlite":
+    if backend == "sqlite" and not read_only:
         _create_parent(url)
     try:
         engine = create_engine(parsed, json_serializer=_dumps)
@@ -122,6 +139,10 @@ def translate_errors(url: str, busy_timeout: float) -> Iterator[None]:
         yield
     except OperationalError as exc:
         raise _store_error(exc, url, busy_timeout) from exc
+    except DatabaseError as exc:  # SQLite's "file is not a database"; integrity errors pass
+        if "not a database" not in str(exc.orig):
+            raise
+        raise _store_error(exc, url, busy_timeout) from exc
 
 
 @contextmanager
@@ -133,7 +154,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def _store_error(exc: OperationalError, url: str, busy_timeout: float) -> StoreError:
+def _store_error(exc: DatabaseError, url: str, busy_timeout: float) -> StoreError:
     where = display_url(url)
     message = str(exc.orig) if exc.orig is not None else str(exc)
     lowered = message.lower()
@@ -147,12 +168,38 @@ def _store_error(exc: OperationalError, url: str, busy_timeout: float) -> StoreE
             f"the store {where} is read-only and cannot be written; "
             f"make the file and its folder writable, or {_HINT}"
         )
+    if "not a database" in lowered:
+        return StoreError(f"{where} is not an SQLite database, so not an assay store; {_HINT}")
     if "unable to open" in lowered:
         return StoreError(
             f"the store {where} cannot be opened (missing, or a folder that is read-only); "
             f"check its folder, or {_HINT}"
         )
     return StoreError(f"the store {where} failed: {message}")
+
+
+def require_existing(url: str) -> None:
+    """Raise unless an SQLite URL's file exists (other databases are asked when opened).
+
+    Raises:
+        NotFoundError: There is no file at that path.
+    """
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise NotFoundError(
+            f"no store at {path}: nothing has been stored there yet; {_HINT} to name another"
+        )
+
+
+def _read_only_url(url: str) -> str:
+    """An SQLite URL that opens the file read-only (immutable in a read-only folder, where
+    SQLite could not create its shared-memory file; no writer can be there)."""
+    path = sqlite_path(url)
+    if path is None:
+        return url
+    require_existing(url)
+    immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
+    return f"sqlite:///file:{path.as_posix()}?mode=ro{immutable}&uri=true"
 
 
 def _with_default_driver(url: URL) -> URL:

@@ -26,6 +26,7 @@ from assay.store import tables as t
 from assay.store.connection import (
     display_url,
     make_engine,
+    require_existing,
     resolve_url,
     translate_errors,
     write_transaction,
@@ -72,27 +73,43 @@ SCHEMA_LOCK = 0x61737361  # "assa"
 """PostgreSQL advisory lock key held while the schema is created."""
 
 
-def open_store(url: str | None = None, *, busy_timeout: float = 5.0) -> Store:
+def open_store(
+    url: str | None = None,
+    *,
+    busy_timeout: float = 5.0,
+    read_only: bool = False,
+    create: bool = True,
+) -> Store:
     """Open (and create, if new) the run store.
 
     Args:
         url: A database URL ("sqlite:///runs.db", "postgresql+psycopg://...") or a
             file path; None means $ASSAY_DB, else .assay/assay.db in the current directory.
         busy_timeout: Seconds to wait for another process's write lock (SQLite).
+        read_only: Only read: an SQLite file must exist (a mistyped path is an error,
+            never a new empty store) and is opened read-only, so a store in a read-only
+            folder can be read.
+        create: Create the store if there is none (False: commands that work on stored
+            runs, which must not leave an empty store behind a mistyped path).
 
     Raises:
+        NotFoundError: read_only or not create, and there is no store at that path.
         StoreError: The store cannot be opened or created.
     """
-    return Store(resolve_url(url), busy_timeout=busy_timeout)
+    resolved = resolve_url(url)
+    if not (create and not read_only):
+        require_existing(resolved)
+    return Store(resolved, busy_timeout=busy_timeout, read_only=read_only)
 
 
 class Store:
     """Reads and writes runs and the generation cache. Use as a context manager, or close()."""
 
-    def __init__(self, url: str, *, busy_timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = 5.0, read_only: bool = False) -> None:
         self.url = url
         self.busy_timeout = busy_timeout
-        self._engine = make_engine(url, busy_timeout=busy_timeout)
+        self.read_only = read_only
+        self._engine = make_engine(url, busy_timeout=busy_timeout, read_only=read_only)
         try:
             self._create_schema()
         except BaseException:
@@ -441,6 +458,11 @@ class Store:
         t.import_area_tables()
         with self._read() as conn:
             current = schema_is_current(conn)
+        if not current and self.read_only:
+            raise StoreError(
+                f"{self._where} is not an assay store of this version (tables are missing); "
+                "open it once for writing (any command that stores runs) to bring it up to date"
+            )
         if not current:
             with self._write() as conn:
                 if conn.dialect.name == "postgresql":
