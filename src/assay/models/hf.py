@@ -70,6 +70,7 @@ class HFModel:
         self.source = source
         self.gguf_file = gguf_file
         self.options = options
+        self._check_device()
         self.tokenizer = self._load_tokenizer()
         self._model: Any = None
         self._info: ModelInfo | None = None
@@ -84,17 +85,34 @@ class HFModel:
     def dtype(self) -> torch.dtype:
         if self.options.dtype == "auto":
             return torch.bfloat16 if self.device.type == "cuda" else torch.float32
-        try:
-            return DTYPES[self.options.dtype]
-        except KeyError:
-            known = ", ".join(["auto", *DTYPES])
-            raise ModelError(f"--dtype {self.options.dtype!r} is not one of: {known}") from None
+        return DTYPES[self.options.dtype]  # ModelOptions allows only these names
 
     @property
     def device(self) -> torch.device:
         if self.options.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.options.device)
+
+    def _check_device(self) -> None:
+        """A device this torch can serve, before anything loads.
+
+        Raises:
+            OptionError: CUDA or MPS asked of a torch without it, or a GPU that is not there.
+        """
+        kind = self.device.type
+        if kind == "cuda":
+            if not torch.cuda.is_available():
+                raise OptionError(
+                    "device", f"{self.options.device}: this torch has no CUDA; use cpu or auto"
+                )
+            index = self.device.index or 0
+            if index >= torch.cuda.device_count():
+                raise OptionError(
+                    "device",
+                    f"{self.options.device}: there are {torch.cuda.device_count()} CUDA devices",
+                )
+        if kind == "mps" and not torch.backends.mps.is_available():
+            raise OptionError("device", "mps: this torch has no Apple MPS; use cpu or auto")
 
     @property
     def kernels(self) -> str:
