@@ -27,7 +27,7 @@ from assay.runs.records import Run
 from assay.terminal.text import escape
 
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # a message stays one line at any width
+stderr = Console(stderr=True, soft_wrap=True)  # a message stays one line at any width
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,10 +71,10 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except AssayError as error:
-            errors.print(f"[bold red]error:[/] {escape(message(error))}")
+            stderr.print(f"[bold red]error:[/] {escape(message(error))}")
             raise typer.Exit(EXIT_USER_ERROR) from None
         except KeyboardInterrupt:
-            errors.print(
+            stderr.print(
                 "[yellow]interrupted:[/] every finished example is stored; "
                 "run the same command again to resume."
             )
