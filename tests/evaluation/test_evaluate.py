@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 import assay
 from assay.data.prompts import Prompt
-from assay.exceptions import AssayError, PromptError
+from assay.exceptions import AssayError, MetricError, PromptError, RunInProgressError
 from assay.models.base import Generation, GenerationParams, ResultCallback
 from assay.models.replay import ReplayModel
 from assay.store import open_store
@@ -317,3 +318,47 @@ def test_rescore_unknown_metric_fails_before_writing(
         assay.rescore(run.id, ["contains", "bleu"], store=db)
     with open_store(db) as store:
         assert list(store.get_run_info(run.id).summary) == ["exact_match"]
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_a_metric_that_raises_fails_the_run_which_the_same_call_resumes(
+    tmp_path: Path, qa_data: Path, qa_preds: Path
+) -> None:
+    db = str(tmp_path / "a.db")
+    broken = {"value": True}
+
+    @assay.metric("fragile")
+    def fragile(prediction: str, reference: str | None, example: assay.Example) -> float:
+        if broken["value"] and example.id == "q2":
+            raise ZeroDivisionError("division by zero")
+        return 1.0
+
+    with pytest.raises(MetricError) as caught:
+        assay.evaluate(replay(qa_preds), qa_data, ["exact_match", "fragile"], store=db)
+    message = str(caught.value)
+    assert message == (
+        "metric 'fragile' failed on example 'q2': ZeroDivisionError: division by zero"
+    )
+    with open_store(db) as store:
+        (failed,) = store.list_runs()
+    assert (failed.status, failed.message) == ("failed", message)  # never left running
+
+    broken["value"] = False
+    fixed = assay.evaluate(replay(qa_preds), qa_data, ["exact_match", "fragile"], store=db)
+    assert fixed.id == failed.id and fixed.info.status == "complete"
+    assert fixed.info.stats.resumed == 4 and fixed.info.message is None
+    assert fixed.info.summary["fragile"].mean == 1.0
+
+
+def test_the_same_call_waits_for_a_live_process_or_says_it_is_in_progress(
+    tmp_path: Path, qa_data: Path, qa_preds: Path
+) -> None:
+    """A run held by a live owner (here a process of ours that is alive: pid 1) makes an
+    identical call refuse at once with wait=False, naming the run and its owner."""
+    db = str(tmp_path / "a.db")
+    first = assay.evaluate(replay(qa_preds), qa_data, store=db, limit=2)
+    with open_store(db) as store:
+        info = store.get_run_info(first.id)
+        assert store.take_over(info, f"{socket.gethostname()}:1")  # init: always alive
+    with pytest.raises(RunInProgressError, match=rf"run {first.id} .* is in progress in process"):
+        assay.evaluate(replay(qa_preds), qa_data, store=db, limit=2, wait=False, name="again")
