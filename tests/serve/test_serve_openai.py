@@ -19,7 +19,7 @@ from assay.data.prompts import Prompt
 from assay.evaluation.retry import retry_errors
 from assay.models.base import GenerationParams, ModelOptions
 from assay.models.openai import OpenAIModel, parse_target
-from assay.serve import BackgroundServer
+from assay.serve import BackgroundServer, ServeOptions
 from assay.store import open_store
 
 FILES = Path(__file__).parent.parent / "files"
@@ -144,7 +144,7 @@ def test_failures_are_recorded_per_example_and_the_run_completes(
 @pytest.mark.slow
 def test_openai_backend_against_assay_serve_end_to_end(tmp_path: Path) -> None:
     local = load_model("smollm2-135m-instruct", ModelOptions(batch_size=8))
-    with BackgroundServer(local, name="smol") as server:
+    with BackgroundServer(local, ServeOptions(name="smol")) as server:
         listed = httpx.get(f"{server.base_url}/models").json()
         assert [m["id"] for m in listed["data"]] == ["smol"]
         reply = httpx.post(
@@ -153,14 +153,13 @@ def test_openai_backend_against_assay_serve_end_to_end(tmp_path: Path) -> None:
             timeout=120,
         ).json()
         assert reply["usage"]["completion_tokens"] >= 1 and reply["choices"][0]["text"]
-        assert (
-            httpx.post(
-                f"{server.base_url}/chat/completions",
-                json={"messages": [{"role": "user", "content": "hi"}], "n": 2},
-                timeout=30,
-            ).status_code
-            == 400
+        unknown = httpx.post(
+            f"{server.base_url}/chat/completions",
+            json={"model": "other", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=30,
         )
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["code"] == "model_not_found"
 
         db = str(tmp_path / "a.db")
         spec = f"openai:smol@{server.base_url}"

@@ -4,6 +4,8 @@ OpenAI itself, vLLM, llama.cpp's server, Ollama, TGI, or `assay serve`. The spec
 is `openai:<model>` or `openai:<model>@<base_url>`; without a URL in the spec the
 base URL comes from $OPENAI_BASE_URL (else OpenAI's), the key from
 $OPENAI_API_KEY. Chat prompts go to /chat/completions, raw ones to /completions.
+Log-likelihoods (benchmarks) go to /completions with the prompt echoed and its
+tokens' log-probabilities returned, the protocol vLLM and `assay serve` speak.
 
 Requests run concurrently up to a bound (the model options' batch size). A
 request that gets 429, a 5xx, a timeout or a dropped connection is retried with

@@ -58,6 +58,7 @@ class Answerer:
             prompts=[p for p in plan.prompts for _ in range(plan.n)],
             params=plan.params,
             logprobs=plan.logprobs,
+            fresh_seed=plan.fresh_seed,
             listener=listener,
         )
         try:
@@ -89,7 +90,7 @@ class Answerer:
         return [self._tokens(s) for s in scores]
 
     def _tokens(self, scores: PromptScores) -> list[Token]:
-        text = self.served.token_text
+        text = self.served.prompt_token_text
         return [
             Token(token, text(token), value, tuple((text(t), v) for t, v in top))
             for token, value, top in zip(scores.tokens, scores.logprobs, scores.top, strict=True)

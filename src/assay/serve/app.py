@@ -32,7 +32,7 @@ from assay.serve.engine import ServedModel
 from assay.serve.errors import OpenAIError, install_handlers
 from assay.serve.protocol import ChatRequest, CompletionRequest
 from assay.serve.responses import Envelope
-from assay.serve.security import check_token, token_guard
+from assay.serve.security import BodyLimit, check_token, token_guard
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,6 @@ def create_app(model: Model, options: ServeOptions | None = None) -> FastAPI:
     app = FastAPI(
         title=f"assay serve: {name}",
         lifespan=lifespan,
-        max_body_size=options.max_body_bytes,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -104,6 +103,8 @@ def create_app(model: Model, options: ServeOptions | None = None) -> FastAPI:
     app.state.batcher = batcher
     answerer = Answerer(served, batcher)
     install_handlers(app)
+    # Added last, runs first: the token, then the body cap, then the routes.
+    app.add_middleware(BodyLimit, limit=options.max_body_bytes)
     app.middleware("http")(token_guard(options.token))
 
     def card() -> dict[str, Any]:

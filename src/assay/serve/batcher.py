@@ -6,6 +6,9 @@ The policy (so that one slow or greedy client cannot hold the others hostage):
   thread-safe). It takes the oldest waiting request, waits ``window`` seconds for
   others, and takes up to ``max_batch`` sequences (a request with n choices counts
   n) in arrival order.
+* Sampling without a seed gets a fresh seed per batch (asking again gives another
+  answer, as from OpenAI); requests with a seed repeat their answer when they run
+  in a batch of the same make-up.
 * Prompt scoring (echo with logprobs) runs first, as one pass over all its prompts.
   Generation runs per group of equal sampling parameters, the group with the smallest
   ``max_tokens`` first, so short requests that arrive together with a long one do not
@@ -24,9 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assay.data.prompts import Prompt
 from assay.exceptions import AssayError
@@ -56,6 +60,7 @@ class GenerationJob(_Job):
     prompts: list[Prompt] = field(default_factory=list)
     params: GenerationParams = field(default_factory=GenerationParams)
     logprobs: int | None = None
+    fresh_seed: bool = False
     listener: Listener | None = None
 
     @property
@@ -103,6 +108,7 @@ class Batcher:
         self.max_queue = max(1, max_queue)
         self.queue_timeout = queue_timeout
         self.batches: list[int] = []  # sequences per batch run, for tests and logs
+        self.abandoned: list[int] = []  # tokens of sequences stopped as their client left
         self._waiting: deque[_Job] = deque()
         self._arrived: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -171,14 +177,16 @@ class Batcher:
         scores = [job for job in batch if isinstance(job, ScoreJob)]
         if scores:
             await self._score(scores)
-        groups: dict[tuple[GenerationParams, int | None], list[GenerationJob]]
+        groups: dict[tuple[GenerationParams, int | None, bool], list[GenerationJob]]
         groups = defaultdict(list)
         for job in batch:
             if isinstance(job, GenerationJob):
-                groups[job.params, job.logprobs].append(job)
-        for (params, logprobs), jobs in sorted(
+                groups[job.params, job.logprobs, job.fresh_seed].append(job)
+        for (params, logprobs, fresh), jobs in sorted(
             groups.items(), key=lambda item: item[0][0].max_new_tokens
         ):
+            if fresh:  # unseeded requests batch together, on a seed of this batch's own
+                params = replace(params, seed=random.randrange(2**63))
             await self._generate(params, logprobs, jobs)
 
     def _take(self) -> list[_Job]:
@@ -229,6 +237,8 @@ class Batcher:
         def on_result(index: int, generation: Generation) -> None:
             job, choice = owners[index]
             if job.listener is not None:
+                if job.listener.cancelled:
+                    self.abandoned.append(generation.completion_tokens)
                 job.listener.done(choice, generation)
 
         prompts = [p for job in jobs for p in job.prompts]

@@ -56,6 +56,12 @@ class ServedModel:
         return len(self.local.tokenizer) if self.local is not None else None
 
     def token_text(self, token: int) -> str:
+        """A generated token's text, as it shows in the answer (an end token shows as "")."""
+        assert self.local is not None
+        return str(self.local.tokenizer.decode([token], skip_special_tokens=True))
+
+    def prompt_token_text(self, token: int) -> str:
+        """A prompt token's text, special tokens kept, so an echoed prompt reads as sent."""
         assert self.local is not None
         return str(self.local.tokenizer.decode([token]))
 

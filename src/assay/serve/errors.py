@@ -8,11 +8,12 @@ is 404 ``model_not_found``, a full queue is 503 with Retry-After.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.exceptions import AssayError, ModelError, OptionError, PromptError
@@ -72,8 +73,10 @@ class OpenAIError(Exception):
             "error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}
         }
 
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+    def response(self) -> Response:
+        # ASCII-escaped: a message may quote the client's text, which need not be valid UTF-8.
+        content = json.dumps(self.body(), ensure_ascii=True)
+        return Response(content, self.status, self.headers, media_type="application/json")
 
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> OpenAIError:
@@ -103,20 +106,19 @@ def install_handlers(app: FastAPI) -> None:
     """Answer every error in OpenAI's shape: ours, FastAPI's validation, Starlette's 404/405/413."""
 
     @app.exception_handler(OpenAIError)
-    async def openai_error(request: Request, error: OpenAIError) -> JSONResponse:
+    async def openai_error(request: Request, error: OpenAIError) -> Response:
         return error.response()
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
         return validation_error(error.errors()).response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
-        message = {
-            404: f"no such endpoint: {request.method} {request.url.path}",
-            413: "the request body is larger than this server accepts",
-        }.get(error.status_code, str(error.detail))
+        message = {404: f"no such endpoint: {request.method} {request.url.path}"}.get(
+            error.status_code, str(error.detail)
+        )
         return OpenAIError(error.status_code, message, code=code.get(error.status_code)).response()
 
 
@@ -125,6 +127,9 @@ def validation_error(errors: Any) -> OpenAIError:
     first = next(iter(errors), None)
     if first is None:
         return bad_request("the request body is not valid")
+    if first.get("type") == "json_invalid":
+        reason = (first.get("ctx") or {}).get("error", first.get("msg"))
+        return bad_request(f"the request body is not valid JSON: {reason}")
     where = [part for part in first.get("loc", ()) if part != "body"]
     # Union members add their type names to the path ("stop", "str"): keep the fields.
     path = ""
@@ -136,7 +141,5 @@ def validation_error(errors: Any) -> OpenAIError:
         else:
             path += f".{part}" if path else str(part)
     if not path:
-        if first.get("type") == "json_invalid":
-            return bad_request(f"the request body is not valid JSON: {first.get('msg')}")
         return bad_request(f"the request body {first.get('msg', 'is not valid')}")
     return bad_request(f"{path}: {first.get('msg', 'is not valid')}", param=path)

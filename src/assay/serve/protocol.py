@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from assay.data.prompts import Prompt
 from assay.exceptions import AssayError
@@ -25,21 +25,40 @@ MAX_CHOICES = 16
 MAX_ALTERNATIVES = 20
 """Most likeliest tokens per position (top_logprobs, or logprobs on /v1/completions)."""
 MAX_STOPS = 16
-SEED_RANGE = (-(2**63), 2**63 - 1)
-"""Seeds are 64-bit integers, as vLLM takes them."""
 
 
-class StreamOptions(BaseModel):
+class _Body(BaseModel):
+    """A part of a request body. Text must be text: a lone surrogate (``"\\ud800"``, which
+    JSON can spell but UTF-8 cannot) is refused where it stands, before any tokenizer sees it."""
+
     model_config = ConfigDict(extra="ignore")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_is_text(cls, value: object) -> object:
+        pending = [value]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("holds a lone surrogate, which is not text") from None
+            elif isinstance(item, list | tuple):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                pending.extend(item.keys())
+                pending.extend(item.values())
+        return value
+
+
+class StreamOptions(_Body):
     include_usage: bool = False
 
 
-class _Request(BaseModel):
+class _Request(_Body):
     """What both endpoints take. Unknown fields are ignored, as OpenAI-compatible servers do;
     known ones that would change the answer and are not supported are refused."""
-
-    model_config = ConfigDict(extra="ignore")
 
     model: str | None = None
     max_tokens: int | None = None
@@ -64,8 +83,6 @@ class _Request(BaseModel):
             )
         if not 1 <= self.n <= MAX_CHOICES:
             raise bad_request(f"n must be from 1 to {MAX_CHOICES}, got {self.n}", "n")
-        if self.seed is not None and not SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]:
-            raise bad_request("seed must be a 64-bit integer (from -2**63 to 2**63-1)", "seed")
         for name in ("presence_penalty", "frequency_penalty"):
             if getattr(self, name):
                 raise _unsupported(name)
@@ -95,20 +112,20 @@ class _Request(BaseModel):
             raise from_library(error, {"max_tokens": param}) from None
 
     @property
+    def fresh_seed(self) -> bool:
+        return self.seed is None and self.temperature != 0
+
+    @property
     def include_usage(self) -> bool:
         return self.stream_options is not None and self.stream_options.include_usage
 
 
-class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ContentPart(_Body):
     type: str
     text: str | None = None
 
 
-class Message(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class Message(_Body):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
 
@@ -121,9 +138,7 @@ class Message(BaseModel):
         return "".join(part.text or "" for part in self.content)
 
 
-class ResponseFormat(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ResponseFormat(_Body):
     type: str = "text"
 
 
@@ -141,6 +156,8 @@ class Plan:
         echo: Put the prompt before each choice's text.
         stream: Answer as server-sent events.
         include_usage: A last streamed chunk with the token counts.
+        fresh_seed: Sampling without a seed: a new seed each time, so asking again gives
+            another answer (as OpenAI's), not the same one.
     """
 
     prompts: tuple[Prompt, ...]
@@ -152,6 +169,7 @@ class Plan:
     echo: bool = False
     stream: bool = False
     include_usage: bool = False
+    fresh_seed: bool = False
 
 
 class ChatRequest(_Request):
@@ -197,6 +215,7 @@ class ChatRequest(_Request):
             logprobs=(self.top_logprobs or 0) if self.logprobs else None,
             stream=self.stream,
             include_usage=self.include_usage,
+            fresh_seed=self.fresh_seed,
         )
 
     def _prompt(self) -> Prompt:
@@ -270,6 +289,7 @@ class CompletionRequest(_Request):
             echo=self.echo,
             stream=self.stream,
             include_usage=self.include_usage,
+            fresh_seed=self.fresh_seed,
         )
 
     def _prompts(self, served: ServedModel) -> tuple[list[str], list[list[int]] | None]:

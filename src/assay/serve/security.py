@@ -1,9 +1,10 @@
-"""Who may use the server: loopback only, unless every request carries the token.
+"""Who may use the server, and how big a request may be.
 
 As the review app: binding to anything but a loopback address needs ``--token``
 (or $ASSAY_SERVE_TOKEN); with a token, every request must send it as
 ``Authorization: Bearer <token>`` (what OpenAI clients send as their API key),
-compared in constant time, else 401 in OpenAI's shape.
+compared in constant time, else 401 in OpenAI's shape. A request body over the cap
+is answered 413, whether it says its length or streams it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay.exceptions import OptionError
 from assay.serve.errors import OpenAIError
@@ -95,3 +98,42 @@ def token_guard(token: str | None) -> Callable[[Request, Handler], Awaitable[Res
         ).response()
 
     return guard
+
+
+class BodyLimit:
+    """ASGI middleware capping request bodies at `limit` bytes.
+
+    A declared Content-Length over the cap is refused before anything is read; a body
+    that streams past it (chunked, or longer than declared) stops being read there, and
+    the 413 raised from ``receive`` reaches the app's error handlers as any HTTP error.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            response = OpenAIError(413, too_large(self.limit), code="request_too_large").response()
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, too_large(self.limit))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def too_large(limit: int) -> str:
+    return f"the request body is larger than this server accepts ({limit} bytes)"
