@@ -454,6 +454,46 @@ def test_json_file_names_the_line_of_a_bad_value(tmp_path: Path) -> None:
         load_dataset(path)
 
 
+def test_csv_unclosed_quote_past_the_field_limit(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text('question,answer\nq1,a1\nq2,"a2\n' + "q,a\n" * 40_000)
+    with pytest.raises(
+        DataError, match=r"x\.csv, line 3: a value that starts on this line runs past"
+    ):
+        load_dataset(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "x.jsonl",
+            '{"question": "q"}\n{"question": "q", "question": "r"}\n',
+            "line 2: the key 'question'",
+        ),
+        ("x.json", '[{"question": "q",\n "m": {"k": [1], "k": 2}}]', "line 2: the key 'k'"),
+        (
+            "x.json",
+            '[{"question": "q", "m": {"k": 1}},\n {"question": "q", "k": 1, "m": {"k": 2}},\n {"q": 1,\n "q": 2}]',
+            "line 4: the key 'q'",
+        ),
+    ],
+)
+def test_json_key_repeated_in_one_object(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DataError, match=f"{name}, {message} appears twice in one object"):
+        load_dataset(path)
+
+
+def test_dataframe_with_a_repeated_column() -> None:
+    frame = pd.DataFrame([["q", "a", "b"]], columns=["question", "answer", "answer"])
+    with pytest.raises(DataError, match=r"DataFrame: the column\(s\) answer appear more than once"):
+        load_dataset(frame)
+
+
 def test_not_utf8_names_file_line_and_offset(tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
     path.write_bytes(json.dumps(ROWS[0]).encode() + b'\n{"question": "caf\xe9"}\n')

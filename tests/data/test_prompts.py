@@ -106,6 +106,24 @@ def test_placeholder_is_a_field_name_and_nothing_else(template: str, problem: st
         build(PromptConfig(template=template))
 
 
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            dict(template="Q: {question} \udcff"),
+            "the template is not valid text: it holds the byte 0xff at character 15",
+        ),
+        (
+            dict(system="\ud800 sys"),
+            "the system prompt is not valid text: it holds \\ud800 at character 1",
+        ),
+    ],
+)
+def test_text_that_is_not_text(config: dict[str, str], message: str) -> None:
+    with pytest.raises(PromptError, match=re.escape(message)):
+        PromptConfig(**config)  # type: ignore[arg-type]
+
+
 def test_list_and_object_values_are_filled_as_json() -> None:
     example = Example("0", "q", None, {"question": "q", "choices": ["a", "é"], "n": 3})
     prompts = build_prompts(

@@ -181,10 +181,12 @@ def _plugin_problem(error: BaseException) -> str:
     """What went wrong, on one line."""
     if isinstance(error, SystemExit):
         return f"called sys.exit({error.code!r})"
-    if isinstance(error, SyntaxError):
-        text = error.msg
-    elif isinstance(error, AssayError):
-        text = str(error)
+    try:
+        said = error.msg if isinstance(error, SyntaxError) else str(error)
+    except Exception:  # an exception whose __str__ fails too
+        said = ""
+    if isinstance(error, AssayError) and said:
+        text = said
     else:
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return " ".join(text.split())
+        text = f"{type(error).__name__}: {said}" if said else type(error).__name__
+    return " ".join(str(text).split())

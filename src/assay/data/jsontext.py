@@ -3,10 +3,11 @@
 Python's json module reads more than JSON and fails in ways other than
 ``JSONDecodeError``: it accepts NaN and Infinity (which are not JSON), turns
 1e999 into infinity, raises ValueError on an integer of more than 4300 digits
-and RecursionError on a few thousand nested arrays. :func:`parse` refuses the
-first three with hooks, and turns every failure into a :class:`DataError`
-naming the file and the line, found by a scan of the text that runs only when
-something failed.
+RecursionError on a few thousand nested arrays, and keeps the last of two
+values under one key without a word. :func:`parse` refuses NaN, Infinity,
+oversized numbers and repeated keys with hooks, and turns every failure into
+a :class:`DataError` naming the file and the line, found by a scan of the
+text that runs only when something failed.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from assay.exceptions import DataError
 MAX_INT_DIGITS = 4300
 """Most digits of an integer (Python's own limit for turning one into text)."""
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s"\[\]{},:]+')
-"""A string, a bracket, or a bare literal (number, true, NaN, ...) of JSON text."""
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:]|[^\s"\[\]{},:]+')
+"""A string, a bracket, a colon, or a bare literal (number, true, NaN, ...) of JSON text."""
 
 
-_Finder = Callable[[str, int], bool]
-"""Whether a token, at a nesting depth, is the one a message should point at."""
+_Finder = Callable[[str, int, "str | None"], bool]
+"""Whether a token (at a nesting depth; with the key it names when it is the colon after
+an object's key) is the one a message should point at."""
 
 
 class _Refused(Exception):
@@ -53,17 +55,62 @@ def parse(text: str, name: str, line: int | None = None) -> Any:
             to hold, or arrays and objects nested too deep to parse.
     """
     try:
-        return json.loads(text, parse_constant=_constant, parse_int=_integer, parse_float=_float)
+        return json.loads(
+            text,
+            parse_constant=_constant,
+            parse_int=_integer,
+            parse_float=_float,
+            object_pairs_hook=_object,
+        )
     except json.JSONDecodeError as error:
         at = line if line is not None else error.lineno
         raise DataError(
             f"{name}, line {at}: not valid JSON ({error.msg}: column {error.colno})"
         ) from None
+    except _RepeatedKey as repeated:
+        _fail(name, line, text, str(repeated), repeated.found)
     except _Refused as refused:
         wanted = refused.token
-        _fail(name, line, text, refused.problem, lambda token, _: token == wanted)
+        _fail(name, line, text, refused.problem, lambda token, _, __: token == wanted)
     except RecursionError:
-        _fail(name, line, text, TOO_DEEP, lambda _, depth: depth > MAX_DEPTH)
+        _fail(name, line, text, TOO_DEEP, lambda _, depth, __: depth > MAX_DEPTH)
+
+
+class _RepeatedKey(Exception):
+    """An object that holds one key twice; finds the second one when the text is scanned."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"the key '{key}' appears twice in one object; keys must be unique "
+            "(a JSON reader would keep only the last value)"
+        )
+        self.key = key
+        self.seen: list[set[str] | None] = []
+
+    def found(self, token: str, depth: int, key: str | None) -> bool:
+        """True at the second ``self.key`` of one object (``seen``: the keys of each open one)."""
+        del self.seen[depth:]  # objects closed since
+        self.seen += [None] * (depth - len(self.seen))  # containers opened since
+        if key is None:
+            return False
+        keys = self.seen[depth - 1]
+        if keys is None:
+            keys = self.seen[depth - 1] = set()
+        if key in keys:
+            return key == self.key
+        keys.add(key)
+        return False
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return value
 
 
 def _constant(token: str) -> NoReturn:
@@ -101,19 +148,35 @@ def _fail(name: str, line: int | None, text: str, problem: str, found: _Finder) 
 
 
 def _line_of(text: str, found: _Finder) -> int:
-    """The 1-based line of the first token for which ``found(token, depth)`` holds (else 1).
+    """The 1-based line of the first token for which ``found`` holds (else 1).
 
-    Strings are skipped whole, so brackets and literals inside them do not count.
+    Strings are skipped whole, so brackets and literals inside them do not count;
+    a string followed by a colon is passed on, at the colon, as the key it names.
     """
     depth = 0
+    string = None  # the string just read, which a colon makes a key
     for match in _TOKEN.finditer(text):
         token = match.group()
         if token[0] == '"':
+            string = match
             continue
+        if token == ":" and string is not None:
+            if found(token, depth, _key(string.group())):
+                return text.count("\n", 0, string.start()) + 1
+            string = None
+            continue
+        string = None
         if token in ("[", "{"):
             depth += 1
         elif token in ("]", "}"):
             depth -= 1
-        if found(token, depth):
+        if found(token, depth, None):
             return text.count("\n", 0, match.start()) + 1
     return 1
+
+
+def _key(token: str) -> str:
+    try:
+        return str(json.loads(token))
+    except ValueError:
+        return token[1:-1]

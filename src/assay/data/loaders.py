@@ -228,6 +228,12 @@ def _read_csv(name: str, path: Path) -> list[RawRow]:
                 f'{name}, line {start}: a quoted value opened here is never closed (a " with '
                 'no closing "); close it, or write a quote inside a quoted value as ""'
             ) from None
+        if str(error).startswith("field larger than field limit"):
+            raise DataError(
+                f"{name}, line {start}: a value that starts on this line runs past "
+                f"{csv.field_size_limit()} characters, most likely because a quote opened "
+                "here is never closed"
+            ) from None
         raise DataError(f"{name}, line {reader.line_num}: not valid CSV ({error})") from None
 
 
@@ -236,7 +242,9 @@ def _read_parquet(name: str, path: Path) -> list[RawRow]:
     import pyarrow.parquet
 
     try:
-        records = pyarrow.parquet.read_table(path).to_pylist()
+        table = pyarrow.parquet.read_table(path)
+        _check_unique_columns(name, table.column_names)
+        records = table.to_pylist()
     except (pyarrow.ArrowException, OSError, ValueError, OverflowError) as error:
         # ValueError and OverflowError: a value Python cannot hold (a year beyond 9999, ...)
         reason = " ".join(str(error).split())
@@ -288,6 +296,7 @@ def _read_hub(hub_id: str, split: str | None) -> tuple[str, list[RawRow]]:
 
 def _dataframe_rows(frame: pandas.DataFrame) -> list[RawRow]:
     """A DataFrame's rows as plain Python values (NaN as None, numpy values unwrapped)."""
+    _check_unique_columns("DataFrame", [str(column) for column in frame.columns])
     plain = frame.astype(object).where(frame.notna(), None)
     records = plain.to_dict(orient="records")
     return _table_rows(
@@ -339,6 +348,16 @@ def _select(
 def _check_positive(flag: str, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise DataError(f"{flag} must be a whole number of at least 1, got {value!r}")
+
+
+def _check_unique_columns(name: str, columns: Sequence[str]) -> None:
+    """Tables may repeat a column name; a row keyed by name would keep only the last."""
+    repeated = sorted({column for column in columns if columns.count(column) > 1})
+    if repeated:
+        raise DataError(
+            f"{name}: the column(s) {', '.join(repeated)} appear more than once; "
+            "column names must be unique"
+        )
 
 
 def _check_no_split(name: str, split: str | None) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from assay.data.example import Example
+from assay.data.values import SURROGATE
 from assay.exceptions import PromptError
 
 PromptFormat = Literal["auto", "chat", "raw"]
@@ -84,10 +85,24 @@ class PromptConfig:
                 f"unknown prompt format '{self.format}'; "
                 f"use one of {', '.join(get_args(PromptFormat))} (--prompt-format)"
             )
+        for what, text in (("template", self.template), ("system prompt", self.system)):
+            bad = SURROGATE.search(text or "")
+            if bad:  # what a command line makes of bytes that are not UTF-8
+                raise PromptError(
+                    f"the {what} is not valid text: it holds {_shown(bad.group())} at "
+                    f"character {bad.start() + 1} (a byte that is not UTF-8, or half of a "
+                    "surrogate pair); write it as UTF-8 text"
+                )
 
     def to_dict(self) -> dict[str, str | None]:
         """The config as plain values, for the run store."""
         return {"format": self.format, "template": self.template, "system": self.system}
+
+
+def _shown(character: str) -> str:
+    """A surrogate as the byte it stands for (a command line's undecodable byte) or its escape."""
+    code = ord(character)
+    return f"the byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def load_template(value: str) -> str:
