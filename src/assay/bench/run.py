@@ -32,9 +32,9 @@ from assay.bench.results import BenchResult
 from assay.bench.suites import SUITES, SuiteEntry
 from assay.bench.tasks import TARGET_DELIMITER, get_group, get_task
 from assay.exceptions import OptionError, at_least
+from assay.executors import RayOptions, open_executor
 from assay.metrics.base import Score
 from assay.models.base import LoglikelihoodStats, Model, ModelOptions
-from assay.models.registry import load_model
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import BenchConfig, ExampleResult, Run, RunInfo, RunStats, new_run_id
 from assay.store import Store, open_store
@@ -61,6 +61,8 @@ class BenchOptions:
         fewshot_seed: The harness's few-shot seed.
         progress: Show a progress bar.
         wait: When another process is doing the same run, wait for it (else raise).
+        executor: Score on replicas on a Ray cluster (RayOptions); None scores in this
+            process. Either way this process alone writes the store.
     """
 
     tasks: tuple[str, ...] = ("leaderboard",)
@@ -73,6 +75,7 @@ class BenchOptions:
     fewshot_seed: int = FEWSHOT_SEED
     progress: bool = True
     wait: bool = True
+    executor: RayOptions | None = None
 
     def __post_init__(self) -> None:
         if self.limit is not None:
@@ -148,7 +151,11 @@ def run_bench(
     owns_store = not isinstance(store, Store)
     active = store if isinstance(store, Store) else open_store(store)
     try:
-        return _Bench(model, options, active).run()
+        bench = _Bench(model, options, active)
+        try:
+            return bench.run()
+        finally:
+            bench.executor.close()
     finally:
         if owns_store:
             active.close()
@@ -163,7 +170,8 @@ class _Bench:
         self.selections = resolve_tasks(options.tasks, options.num_fewshot)
         self.source = DataSource(options.data_dir)
         self.questions, self.sizes = self._build_questions()
-        self.model = load_model(model, options.model)
+        self.executor = open_executor(model, options.model, options.executor)
+        self.model = self.executor.model
 
     def run(self) -> BenchResult:
         started = time.perf_counter()
@@ -242,7 +250,7 @@ class _Bench:
         if not missing:
             writer.flush()
             return
-        self.model.load()
+        self.executor.start()
         engine = LoglikelihoodStats()
         progress = WorkProgress(
             writer.waiting, enabled=self.options.progress, description="scoring", unit="q"
@@ -257,7 +265,7 @@ class _Bench:
 
         try:
             with progress:
-                self.model.loglikelihood(missing, on_result=on_result, stats=engine)
+                self.executor.loglikelihood(missing, on_result, engine)
         finally:
             writer.flush()
         stats.seconds = round(time.perf_counter() - began, 3)

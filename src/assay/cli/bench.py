@@ -8,6 +8,14 @@ from typing import Annotated
 import typer
 
 from assay.cli.common import DbOption, ForceOption, console, output_file, store_url, user_errors
+from assay.cli.executor import (
+    CpusPerReplicaOption,
+    ExecutorOption,
+    GpusPerReplicaOption,
+    RayAddressOption,
+    ReplicasOption,
+    executor_options,
+)
 from assay.terminal.bench import bench_table
 from assay.terminal.text import escape
 
@@ -56,6 +64,11 @@ def bench_command(
         ),
     ] = None,
     force: ForceOption = False,
+    executor: ExecutorOption = "local",
+    replicas: ReplicasOption = None,
+    ray_address: RayAddressOption = None,
+    gpus_per_replica: GpusPerReplicaOption = None,
+    cpus_per_replica: CpusPerReplicaOption = None,
     db: DbOption = None,
 ) -> None:
     """Run the Open LLM Leaderboard benchmarks with lm-evaluation-harness's prompts and scores.
@@ -77,6 +90,9 @@ def bench_command(
         name=name,
         tags=tuple(tag or ()),
         progress=not no_progress,
+        executor=executor_options(
+            executor, replicas, ray_address, gpus_per_replica, cpus_per_replica
+        ),
     )
     before = _baseline(baseline, db)
     result = run_bench(model, options=options, store=store_url(db))

@@ -16,6 +16,14 @@ from assay.cli.common import (
     store_url,
     user_errors,
 )
+from assay.cli.executor import (
+    CpusPerReplicaOption,
+    ExecutorOption,
+    GpusPerReplicaOption,
+    RayAddressOption,
+    ReplicasOption,
+    executor_options,
+)
 from assay.cli.judging import (
     BaseUrlOption,
     ConcurrencyOption,
@@ -26,6 +34,7 @@ from assay.cli.judging import (
 )
 from assay.data.prompts import PromptConfig, load_template
 from assay.evaluation.evaluate import DataOptions, EvalOptions
+from assay.exceptions import OptionError
 from assay.models.base import GenerationParams, ModelOptions
 from assay.terminal import runs as render
 
@@ -95,6 +104,11 @@ def eval_command(
     retry_errors: Annotated[
         str | None, typer.Option(help="Generate again the failed examples of this run id.")
     ] = None,
+    executor: ExecutorOption = "local",
+    replicas: ReplicasOption = None,
+    ray_address: RayAddressOption = None,
+    gpus_per_replica: GpusPerReplicaOption = None,
+    cpus_per_replica: CpusPerReplicaOption = None,
     db: DbOption = None,
     plugin: PluginOption = None,
 ) -> None:
@@ -112,7 +126,10 @@ def eval_command(
     names = parse_metric_names(metrics or "exact_match,f1")
     specs = metric_specs(names, judge, rubric, concurrency, base_url)
     batch_size = concurrency or batch_size
+    ray = executor_options(executor, replicas, ray_address, gpus_per_replica, cpus_per_replica)
     if retry_errors is not None:
+        if ray is not None:
+            raise OptionError("executor", "ray does not apply to --retry-errors (it runs here)")
         from assay.evaluation.retry import retry_errors as retry
 
         run = retry(
@@ -146,6 +163,7 @@ def eval_command(
         tags=tuple(tag or ()),
         use_cache=not no_cache,
         progress=not no_progress,
+        executor=ray,
     )
     run = evaluate(model, data, options=options, store=db)
     render.run_summary(console, run, store_url(db))

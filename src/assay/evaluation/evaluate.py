@@ -28,9 +28,9 @@ from assay.data.example import Dataset, Example
 from assay.data.loaders import load_dataset
 from assay.data.prompts import Prompt, PromptConfig, build_prompts
 from assay.exceptions import OptionError, at_least
+from assay.executors import RayOptions, open_executor
 from assay.metrics import MetricSpec, resolve_metrics
 from assay.models.base import Generation, GenerationParams, Model, ModelOptions
-from assay.models.registry import load_model
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import (
     EvalConfig,
@@ -84,6 +84,8 @@ class EvalOptions:
         use_cache: Take outputs from the generation cache where it has them.
         progress: Show a progress bar.
         wait: When another process is doing the same run, wait for it (else raise).
+        executor: Run the model on replicas on a Ray cluster (RayOptions); None runs it
+            in this process. Either way this process alone writes the store.
     """
 
     metrics: tuple[str | MetricSpec, ...] = DEFAULT_METRICS
@@ -96,6 +98,7 @@ class EvalOptions:
     use_cache: bool = True
     progress: bool = True
     wait: bool = True
+    executor: RayOptions | None = None
 
     def __post_init__(self) -> None:
         if not self.metrics:
@@ -127,7 +130,7 @@ def evaluate(
         store: A Store, a database URL/path, or None for the default (.assay/assay.db or ASSAY_DB).
         **overrides: Shortcuts for common options: limit, sample, seed, split, input_field,
             reference_field, template, system, prompt_format, max_new_tokens, temperature,
-            batch_size, dtype, name.
+            batch_size, dtype, name, executor.
 
     Returns:
         The stored run: `run.summary()` for aggregates, `run.to_pandas()` per example,
@@ -137,7 +140,11 @@ def evaluate(
     owns_store = not isinstance(store, Store)
     active_store = store if isinstance(store, Store) else open_store(store)
     try:
-        return _Evaluation(model, data, options, active_store).run()
+        evaluation = _Evaluation(model, data, options, active_store)
+        try:
+            return evaluation.run()
+        finally:
+            evaluation.executor.close()
     finally:
         if owns_store:
             active_store.close()
@@ -151,13 +158,18 @@ class _Evaluation:
         self.store = store
         self.dataset = load_dataset(data, **vars(options.data))
         self.metric_fns = resolve_metrics(options.metrics)
-        self.model = load_model(model, options.model)
-        self.prompts = build_prompts(
-            options.prompt,
-            self.dataset.examples,
-            model_has_chat_template=self.model.has_chat_template,
-        )
-        self.rendered = [self.model.render(p) for p in self.prompts]
+        self.executor = open_executor(model, options.model, options.executor)
+        self.model = self.executor.model
+        try:
+            self.prompts = build_prompts(
+                options.prompt,
+                self.dataset.examples,
+                model_has_chat_template=self.model.has_chat_template,
+            )
+            self.rendered = [self.model.render(p) for p in self.prompts]
+        except BaseException:
+            self.executor.close()
+            raise
 
     def run(self) -> Run:
         started = time.perf_counter()
@@ -240,7 +252,7 @@ class _Evaluation:
         if not indices:
             return
         prompts: list[Prompt] = [self.prompts[i] for i in indices]
-        self.model.load()
+        self.executor.start()
         began = time.perf_counter()
         progress = WorkProgress(len(indices), enabled=self.options.progress)
         flush_every = max(1, self.options.model.batch_size)
@@ -265,7 +277,7 @@ class _Evaluation:
 
         try:
             with progress:
-                self.model.generate(prompts, self.options.generation, on_result=on_result)
+                self.executor.generate(prompts, self.options.generation, on_result)
         finally:
             flush()
         stats.generated = len(indices)
@@ -340,6 +352,8 @@ _OVERRIDES = {
     "adapter": ("model", "adapter"),
 }
 
+_TOP_LEVEL = ("name", "tags", "use_cache", "progress", "wait", "executor")
+
 
 def _with_overrides(
     options: EvalOptions, metrics: Sequence[str | MetricSpec] | None, overrides: dict[str, Any]
@@ -348,15 +362,13 @@ def _with_overrides(
     groups: dict[str, dict[str, Any]] = {}
     top: dict[str, Any] = {}
     for key, value in overrides.items():
-        if key in ("name", "tags", "use_cache", "progress", "wait"):
+        if key in _TOP_LEVEL:
             top[key] = tuple(value) if key == "tags" else value
         elif key in _OVERRIDES:
             group, attribute = _OVERRIDES[key]
             groups.setdefault(group, {})[attribute] = tuple(value) if key == "stop" else value
         else:
-            known = ", ".join(
-                sorted([*_OVERRIDES, "name", "tags", "use_cache", "progress", "wait"])
-            )
+            known = ", ".join(sorted([*_OVERRIDES, *_TOP_LEVEL]))
             raise OptionError(key, f"is not an option of evaluate(); known: {known}")
     nested = {group: replace(getattr(options, group), **values) for group, values in groups.items()}
     if metrics is not None:
