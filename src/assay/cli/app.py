@@ -12,7 +12,18 @@ from typing import Annotated
 import typer
 
 from assay import __version__
-from assay.cli import bench, compare, datacheck, error_analysis, evaluate, judging, review, runs
+from assay.cli import (
+    bench,
+    card,
+    compare,
+    corrections,
+    datacheck,
+    error_analysis,
+    evaluate,
+    judging,
+    review,
+    runs,
+)
 from assay.cli.common import quiet_libraries
 
 app = typer.Typer(
@@ -43,7 +54,18 @@ def _main(
     quiet_libraries()
 
 
-for area in (evaluate, runs, bench, error_analysis, datacheck, compare, judging, review):
+for area in (
+    evaluate,
+    runs,
+    bench,
+    error_analysis,
+    datacheck,
+    compare,
+    card,
+    corrections,
+    judging,
+    review,
+):
     area.register(app)
 
 

@@ -8,6 +8,7 @@ import typer
 
 from assay.cli.common import EXIT_REGRESSION, DbOption, console, user_errors
 from assay.exceptions import at_least
+from assay.runs.records import Run
 from assay.terminal import compare as render
 
 
@@ -39,6 +40,10 @@ def compare_command(
         ),
     ] = False,
     limit: Annotated[int, typer.Option(help="Most examples listed per outcome.")] = 10,
+    by: Annotated[
+        str | None,
+        typer.Option(help="Also compare per value of this metadata field (topic, difficulty)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Compare run B against run A on the same examples: per-metric differences with
@@ -57,8 +62,42 @@ def compare_command(
         a, b, metric=metric, threshold=threshold, alpha=alpha, allow_incomplete=allow_incomplete
     )
     render.comparison(console, result, limit)
+    _reference_changes(a, b)
+    if by is not None:
+        from assay.slices import compare_slices
+        from assay.terminal.slices import compared_slices
+
+        slices = compare_slices(
+            a,
+            b,
+            by,
+            metric=result.main_metric,
+            threshold=result.threshold,
+            alpha=alpha,
+            allow_incomplete=allow_incomplete,
+        )
+        compared_slices(console, slices, (a.name, b.name))
     if fail_on_regression and result.regressed(metric):
         console.print(
             f"[red]regression:[/] run {result.run_b} is significantly worse than {result.run_a}"
         )
         raise typer.Exit(EXIT_REGRESSION)
+
+
+def _reference_changes(a: Run, b: Run) -> None:
+    """Say which references changed when B ran on a corrected copy of A's test set."""
+    from assay.card.build import reference_changes
+    from assay.terminal.text import escape
+
+    changed = reference_changes(a, b)
+    if not changed:
+        return
+    console.print(
+        f"[yellow]{len(changed)} references differ between the runs[/] (examples matched by "
+        "id; the test set was corrected between them):"
+    )
+    for change in changed:
+        console.print(
+            f"  {escape(change.example_id)}: {escape(repr(change.before))} → "
+            f"{escape(repr(change.after))}"
+        )

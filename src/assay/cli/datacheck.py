@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from assay.cli.common import EXIT_DATA_PROBLEMS, ForceOption, console, output_file, user_errors
+from assay.cli.common import (
+    EXIT_DATA_PROBLEMS,
+    DbOption,
+    ForceOption,
+    console,
+    output_file,
+    user_errors,
+)
 from assay.exceptions import at_least
 from assay.terminal import datacheck as render
 from assay.terminal.text import escape
+
+if TYPE_CHECKING:
+    from assay.data.example import Dataset
 
 
 def register(app: typer.Typer) -> None:
@@ -34,9 +44,12 @@ def check_data_command(
     ] = False,
     limit: Annotated[int, typer.Option(help="Most findings listed per check.")] = 10,
     force: ForceOption = False,
+    db: DbOption = None,
 ) -> None:
     """Check a test set: duplicates, conflicting answers, leaks into the training set,
-    empty references, lengths, coverage. Exit status 4 with --strict when it finds problems."""
+    empty references, lengths, coverage, and the rows whose reference reviewers flagged
+    and nobody has decided on yet (from the store, when there is one). Exit status 4
+    with --strict when it finds problems."""
     from assay.charts import bar_chart
     from assay.data import load_dataset
     from assay.datacheck import CheckOptions, check_data
@@ -62,6 +75,7 @@ def check_data_command(
     )
     report = check_data(test_set, train_set, options)
     render.findings(console, report, limit, with_train=train_set is not None)
+    _still_flagged(test_set, db)
     if plot is not None and report.coverage is not None:
         bar_chart(
             plot,
@@ -73,3 +87,20 @@ def check_data_command(
         console.print(f"plot written to {escape(str(plot))}")
     if strict and report.has_problems:
         raise typer.Exit(EXIT_DATA_PROBLEMS)
+
+
+def _still_flagged(test_set: Dataset, db: str | None) -> None:
+    """The rows of this test set whose reference is flagged and not yet decided."""
+    from assay.exceptions import NotFoundError
+    from assay.review.corrections import flags_on
+    from assay.store import open_store
+    from assay.terminal.corrections import flags_table
+
+    try:
+        store = open_store(db, read_only=True)
+    except NotFoundError:
+        return  # no store here: nobody has flagged anything
+    with store:
+        flags = flags_on(store, test_set)
+    if flags:
+        flags_table(console, flags, title=f"{len(flags)} references flagged and still open")

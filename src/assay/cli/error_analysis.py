@@ -16,7 +16,7 @@ from assay.cli.common import (
     output_file,
     user_errors,
 )
-from assay.exceptions import at_least
+from assay.exceptions import OptionError, at_least
 from assay.terminal import error_analysis as render
 from assay.terminal.text import escape
 
@@ -60,6 +60,17 @@ def errors_command(
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not store the categories.")
     ] = False,
+    export: Annotated[
+        str | None,
+        typer.Option(
+            "--export",
+            help="Write the examples of these categories (comma-separated) as chat "
+            "fine-tuning rows to --output: messages with the reference as the assistant's turn.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The JSONL file --export writes.")
+    ] = None,
     force: ForceOption = False,
     db: DbOption = None,
     plugin: PluginOption = None,
@@ -83,6 +94,12 @@ def errors_command(
 
     output_file(plot, "plot", force, plot=True)
     at_least("limit", limit, 1)
+    if (export is None) != (output is None):
+        raise OptionError("export", "and --output go together: the categories, and the file")
+    output_file(output, "output", force)
+    exported = [c.strip() for c in export.split(",") if c.strip()] if export else []
+    for name in exported:
+        get_category(name)
     import_plugins(plugin)
     options = ErrorOptions(
         verbose_ratio=verbose_ratio,
@@ -97,6 +114,19 @@ def errors_command(
         report = analyze_errors(loaded, options)
         if not no_store:
             save_errors(store, loaded.id, report.errors)
+    if exported and output is not None:
+        from assay.error_analysis.export import export_training_rows
+
+        written = export_training_rows(loaded, report, exported, output)
+        skipped = (
+            f" ({written.without_reference} without a reference left out)"
+            if written.without_reference
+            else ""
+        )
+        console.print(
+            f"wrote {written.rows} training rows ({escape(', '.join(exported))}) to "
+            f"{escape(str(written.path))}{skipped}"
+        )
     if examples is not None:
         get_category(examples)
         render.examples(console, loaded, report, examples, limit)

@@ -53,16 +53,22 @@ def review_command(
 
 @user_errors
 def report_command(
-    run_ids: Annotated[list[str], typer.Argument(help="Run ids (or unique prefixes).")],
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids, unique prefixes or names.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
         "report.html"
     ),
+    by: Annotated[
+        str | None,
+        typer.Option(help="Also show metrics and paired differences per value of this field."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Write one self-contained HTML report of one or more runs."""
+    """Write one self-contained HTML report of one or more runs: eval and bench runs
+    apart, each later run paired with the first of its kind, charts with one panel per
+    metric, and the examples as cards with filters."""
     from assay.report import write_report
     from assay.store import open_store
 
     with open_store(db) as store:
-        path = write_report(store, run_ids, output)
+        path = write_report(store, run_ids, output, by=by)
     console.print(f"wrote {escape(str(path))}")

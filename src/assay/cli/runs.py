@@ -59,6 +59,13 @@ def runs_command(
         str | None, typer.Option(help="Only runs whose name contains this text.")
     ] = None,
     tag: Annotated[str | None, typer.Option(help="Only runs with this tag.")] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            help="The checkpoints of this training run (tagged group:NAME by the training "
+            "callback), by step, each metric's best starred."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """List the stored runs, newest first: id, name, status, kind, model, data, n and headline
@@ -73,6 +80,16 @@ def runs_command(
         tag=tag,
     )
     with open_store(db, read_only=True) as store:
+        if group is not None:
+            from assay.card.build import curve
+            from assay.terminal import card as card_views
+
+            found = curve(store, group)
+            if found is None:
+                console.print(f"no checkpoints of a training run {escape(group)!r}")
+                return
+            card_views.curve(console, found)
+            return
         render.runs_table(console, store.list_runs(where))
 
 
@@ -97,16 +114,39 @@ def show_command(
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Show at most N examples.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Only the metrics, with their intervals.")
+    ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="With --summary: the metrics per value of this metadata field (topic, ...), "
+            "each with its interval and n; small slices flagged."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Show a run example by example: input, reference, prediction and scores."""
+    """Show a run example by example: input, reference, prediction and scores (or, with
+    --summary, its metrics; with --by, per slice)."""
     from assay.runs.verdicts import main_metric
     from assay.store import open_store
 
     if limit is not None:
         at_least("limit", limit, 1)
+    if by is not None and not summary:
+        raise OptionError("by", "goes with --summary (or use assay compare --by)")
     with open_store(db, read_only=True) as store:
         loaded = store.load_run(run)
+    if summary:
+        render.status(console, loaded.info)
+        if by is None:
+            render.metrics_table(console, loaded.info, list(loaded.info.summary))
+            return
+        from assay.slices import slice_summaries
+        from assay.terminal.slices import summary_slices
+
+        summary_slices(console, slice_summaries(loaded, by), f"{loaded.name} by {by}")
+        return
     main = main_metric(loaded, metric, threshold)
     render.status(console, loaded.info)
     frame = render.examples_frame(loaded, main, failures_only=failures, limit=limit)

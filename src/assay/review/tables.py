@@ -5,6 +5,8 @@ opening a store creates them with the others.
     label_categories  one row per (run, example, reviewer, category), for indexed filtering
     pair_tickets      one row per blind pair shown to a reviewer; the vote is recorded on it
                       once (the ticket is what makes a vote idempotent under concurrency)
+    reference_flags   one row per flagged reference: the reason, a proposed correction,
+                      and a second reviewer's decision (see review/corrections.py)
 """
 
 from __future__ import annotations
@@ -60,3 +62,27 @@ pair_tickets = Table(
 )
 """left_run is shown as answer A, right_run as B; winner is "model_a" (left), "model_b",
 "tie" or "tie (bothbad)", set once."""
+
+reference_flags = Table(
+    "reference_flags",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("example_id", Text, nullable=False),
+    Column("original", Text),
+    Column("input", Text, nullable=False),
+    Column("dataset", Text, nullable=False),
+    Column("seen_in_run", ID, nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("proposed", Text),
+    Column("note", Text, nullable=False),
+    Column("reviewer", REVIEWER, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_by", REVIEWER),
+    Column("decided_at", UTCDateTime),
+    Column("decision_note", Text),
+    Index("ix_reference_flags_example", "example_id"),
+)
+"""A flag belongs to the test set, not to a run (no run_id column: removing the run where
+it was seen keeps it); it names the example by id and the reference as it was, so a
+correction applies only to the text it corrected."""

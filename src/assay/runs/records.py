@@ -34,6 +34,12 @@ RESUMABLE: tuple[RunStatus, ...] = ("running", "incomplete", "failed", "interrup
 """Statuses an identical command takes over and carries on (running only once its owner
 is gone)."""
 
+GROUP_TAG = "group:"
+STEP_TAG = "step:"
+"""Tag prefixes of a training run's checkpoints (assay.integrations.transformers): a run
+tagged "group:ft-v1" and "step:20" is step 20 of the training run ft-v1. Tags, not
+columns: a store of any version holds them, and `assay runs --tag` already filters."""
+
 EXPORT_FORMATS = (".csv", ".jsonl", ".parquet")
 """File extensions Run.export writes."""
 
@@ -49,6 +55,11 @@ RESULT_COLUMNS = [
     "cached",
 ]
 """ExampleResult fields shown after the scores in Run.to_pandas."""
+
+
+def checkpoint_tags(group: str, step: int) -> tuple[str, str]:
+    """The tags of step ``step`` of the training run ``group``."""
+    return (f"{GROUP_TAG}{group}", f"{STEP_TAG}{step}")
 
 
 def new_run_id() -> str:
@@ -250,6 +261,19 @@ class RunInfo:
     tags: tuple[str, ...] = ()
 
     @property
+    def group(self) -> str | None:
+        """The training run this run is a checkpoint of (its "group:" tag), or None."""
+        return next((t.removeprefix(GROUP_TAG) for t in self.tags if t.startswith(GROUP_TAG)), None)
+
+    @property
+    def step(self) -> int | None:
+        """The training step this run evaluated (its "step:" tag), or None."""
+        for tag in self.tags:
+            if tag.startswith(STEP_TAG) and tag.removeprefix(STEP_TAG).isdigit():
+                return int(tag.removeprefix(STEP_TAG))
+        return None
+
+    @property
     def eval_config(self) -> EvalConfig:
         """The config of an eval run.
 
@@ -287,9 +311,22 @@ class Run:
     def name(self) -> str:
         return self.info.name
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self, by: str | None = None) -> pd.DataFrame:
         """One row per metric (index "metric"): mean, ci_low, ci_high, n (examples scored)
-        and unscored (examples with an output the metric could not score)."""
+        and unscored (examples with an output the metric could not score).
+
+        With ``by`` (a metadata field: "topic", "difficulty", a bench run's "task"), one
+        row per (value, metric), index (by, "metric"), each slice's own interval, and
+        a "small" column: slices under assay.slices.SMALL_SLICE examples, whose
+        intervals are too wide to read much into.
+
+        Raises:
+            OptionError: No example of the run has the field.
+        """
+        if by is not None:
+            from assay.slices import slice_frame
+
+            return slice_frame(self, by)
         names = _metric_names(self.info.metrics, [self.info.summary])
         rows = [
             {

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.exceptions import AssayError, NotFoundError, OptionError, RunInProgressError
-from assay.review import labels, queries, votes
+from assay.review import corrections, labels, queries, votes
 from assay.review.agreement import agreement as compute_agreement
 from assay.review.diff import diff_pieces
 from assay.review.queries import ERRORED, UNLABELLED, ExampleFilter, binary_scores
@@ -158,6 +158,12 @@ def _routes(app: FastAPI, store: Store) -> None:
         context = {
             "info": info,
             "example": example,
+            "flags": [
+                f
+                for f in corrections.list_flags(store, example_ids=[example.example_id])
+                if (f.original or "") == (example.reference or "")
+            ],
+            "reasons": corrections.REASONS,
             "reference_pieces": reference,
             "prediction_pieces": prediction,
             "mine": mine,
@@ -191,6 +197,57 @@ def _routes(app: FastAPI, store: Store) -> None:
         return RedirectResponse(
             _example_url(info.id, target, form.get("query", "")), status_code=303
         )
+
+    @app.post("/runs/{run_id}/flag")
+    async def flag_reference(request: Request, run_id: str) -> Response:
+        await _require_csrf(request)
+        session = _session(request)
+        form = await _form(request)
+        example_id = form.get("example_id", "")
+        if not session.reviewer:
+            here = f"/runs/{quote(run_id)}/examples/{quote(example_id)}"
+            return RedirectResponse(f"/login?{urlencode({'next': here})}", 303)
+        info = await run_in_threadpool(store.get_run_info, run_id)
+        await run_in_threadpool(
+            corrections.flag_reference,
+            store,
+            info.id,
+            example_id,
+            session.reviewer,
+            form.get("reason", ""),
+            proposed=form.get("proposed") or None,
+            note=form.get("note", ""),
+        )
+        return RedirectResponse(
+            _example_url(info.id, example_id, form.get("query", "")), status_code=303
+        )
+
+    @app.get("/corrections", response_class=HTMLResponse)
+    def corrections_page(request: Request, status: str = "open") -> Response:
+        chosen = status if status in corrections.STATUSES else None
+        flags = corrections.list_flags(store, status=chosen)
+        context = {"flags": flags, "status": chosen or "", "statuses": corrections.STATUSES}
+        return _page(request, "corrections.html", context)
+
+    @app.post("/corrections/{flag_id}")
+    async def decide_flag(request: Request, flag_id: str) -> Response:
+        await _require_csrf(request)
+        session = _session(request)
+        form = await _form(request)
+        if not session.reviewer:
+            return RedirectResponse(f"/login?{urlencode({'next': '/corrections'})}", 303)
+        choice = form.get("decision", "")
+        if choice not in ("accept", "reject"):
+            raise OptionError("decision", f"is accept or reject, got {choice!r}")
+        await run_in_threadpool(
+            corrections.decide,
+            store,
+            flag_id,
+            session.reviewer,
+            accept=choice == "accept",
+            note=form.get("note", ""),
+        )
+        return RedirectResponse("/corrections", status_code=303)
 
     @app.get("/runs/{run_id}/labels.{fmt}")
     def labels_export(run_id: str, fmt: str) -> Response:

@@ -1,0 +1,489 @@
+"""Evaluation during training: a transformers TrainerCallback that runs an assay eval of
+the model being trained, in process, every N steps (or at each Trainer evaluation).
+
+    from assay.integrations.transformers import AssayCallback
+
+    trainer = Trainer(..., callbacks=[AssayCallback("examples/qa/test.jsonl", group="ft-v1",
+                                                    every=20)])
+
+TRL's trainers (SFTTrainer, DPOTrainer, ...) subclass Trainer and take the same callback.
+Each checkpoint is an ordinary eval run in the store, named "<group> step <N>" and
+tagged ``group:<group>`` and ``step:<N>`` (RunInfo.group, RunInfo.step); `assay runs
+--group NAME` lists them and `assay curve NAME` plots every metric against the step.
+
+**The live model, not a saved one.** Nothing is saved or reloaded. On a CPU in float32
+(where assay generates with oneDNN-packed weights, several times faster) the pass
+runs on an inference twin: the module tree is copied but every parameter is shared,
+each LoRA layer's weight is merged (W + its delta) into a fresh packed weight and every
+other linear layer is packed; the training model is not touched at all. Elsewhere
+(GPU, bfloat16) the live model itself runs, put in eval mode for the pass and back to
+train mode after. Either way the pass is under ``torch.inference_mode`` and greedy, so
+it takes no gradients and draws no random numbers: the training that follows is the
+same as without the callback. The twin's merge is the arithmetic `assay eval
+--adapter` does after loading a saved adapter, so a live checkpoint and the same
+checkpoint saved and evaluated separately give the same answers.
+
+**The fingerprint of a live model** (what keys its runs and its generation cache) is a
+content hash of every parameter (name, shape, dtype, bytes), plus the kernels, dtype
+and tokenizer. Each parameter's hash is remembered until its tensor changes: frozen
+tensors (a LoRA's base weights) are hashed once per training, trainable ones are
+hashed again at each evaluation (an optimizer step updates them in place, which bumps
+torch's version counter of the tensor; the memo is keyed on it). Two checkpoints
+with the same weights (an evaluation repeated without a step between) share a
+fingerprint, so the second one is read from the cache; any step gives a new one, so
+outputs are never reused across different weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from assay.data.example import Dataset
+from assay.data.loaders import load_dataset
+from assay.data.prompts import Prompt
+from assay.evaluation.evaluate import EvalOptions, evaluate
+from assay.exceptions import ModelError, OptionError, at_least
+from assay.metrics.base import MetricSummary
+from assay.models.base import Generation, GenerationParams, ModelInfo, ModelOptions, ResultCallback
+from assay.models.fingerprint import text_digest
+from assay.models.hf import HFModel
+from assay.models.packing import KERNELS, PackedLinear, can_pack
+from assay.runs.records import Run, checkpoint_tags
+from assay.store import Store, open_store
+
+log = logging.getLogger("assay")
+
+__all__ = ["AssayCallback", "Checkpoint", "LiveModel", "ParameterDigests", "evaluate_live"]
+
+
+class ParameterDigests:
+    """Content hashes of a model's parameters, each remembered until its tensor changes.
+
+    The memo is keyed on the tensor's storage, shape and torch's in-place version
+    counter, which every in-place update (an optimizer step) bumps, so an unchanged
+    tensor is never read twice and a changed one always is.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[tuple[int, int, tuple[int, ...]], str]] = {}
+
+    def fingerprint(self, model: nn.Module) -> str:
+        """One digest over every parameter and buffer of the model, by name."""
+        parts = []
+        for name, tensor in _named_tensors(model):
+            key = (tensor.data_ptr(), tensor._version, tuple(tensor.shape))
+            known = self._memo.get(name)
+            if known is None or known[0] != key:
+                known = (key, _tensor_digest(tensor))
+                self._memo[name] = known
+            parts.append(f"{name}={known[1]}")
+        return text_digest(*parts)
+
+
+def _named_tensors(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    named: dict[str, torch.Tensor] = dict(model.named_parameters(remove_duplicate=False))
+    named.update(model.named_buffers(remove_duplicate=False))
+    return sorted(named.items())
+
+
+def _tensor_digest(tensor: torch.Tensor) -> str:
+    data = tensor.detach().to("cpu").contiguous().reshape(-1)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{tuple(tensor.shape)}:{tensor.dtype}".encode())
+    digest.update(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
+    return digest.hexdigest()
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The causal LM inside a Trainer's model: without DDP/accelerate wrappers, and for a
+    peft model the base model with its LoRA layers in place (what the engine runs)."""
+    while isinstance(inner := getattr(model, "module", None), nn.Module):
+        model = inner
+    get_base = getattr(model, "get_base_model", None)
+    if callable(get_base):
+        base = get_base()
+        if isinstance(base, nn.Module):
+            model = base
+    return model
+
+
+def inference_twin(model: nn.Module) -> nn.Module:
+    """A copy of the module tree that shares every parameter, with LoRA layers merged
+    and every linear layer packed for oneDNN (float32 on a CPU).
+
+    Only the packed weights are new memory; the training model is not changed.
+    """
+    shared: dict[int, Any] = {id(t): t for _, t in _named_tensors(model)}
+    twin = copy.deepcopy(model, shared)
+    _pack(twin)
+    twin.eval()
+    return twin
+
+
+def _pack(module: nn.Module) -> None:
+    for name, child in list(module.named_children()):
+        weight = _merged_weight(child)
+        if weight is not None:
+            base = _base_linear(child)
+            linear = nn.Linear(base.in_features, base.out_features, bias=False, device="meta")
+            linear.weight = nn.Parameter(weight, requires_grad=False)
+            linear.bias = base.bias
+            setattr(module, name, PackedLinear(linear))
+        else:
+            _pack(child)
+
+
+def _base_linear(layer: nn.Module) -> nn.Linear:
+    get_base = getattr(layer, "get_base_layer", None)
+    base = get_base() if callable(get_base) else layer
+    if not isinstance(base, nn.Linear):
+        raise ModelError(f"cannot pack a {type(base).__name__} layer")
+    return base
+
+
+def _merged_weight(layer: nn.Module) -> torch.Tensor | None:
+    """The layer's effective weight if it is linear: a plain one's own, a LoRA layer's
+    base weight plus the delta of each active adapter not merged already."""
+    if isinstance(layer, nn.Linear):
+        return layer.weight.detach()
+    get_delta = getattr(layer, "get_delta_weight", None)
+    get_base = getattr(layer, "get_base_layer", None)
+    if not callable(get_delta) or not callable(get_base):
+        return None
+    base = get_base()
+    if not isinstance(base, nn.Linear):
+        return None
+    weight = base.weight.detach()
+    if getattr(layer, "disable_adapters", False):
+        return weight
+    merged = set(getattr(layer, "merged_adapters", ()))
+    with torch.no_grad():
+        for adapter in getattr(layer, "active_adapters", ()):
+            if adapter not in merged and adapter in getattr(layer, "lora_A", {}):
+                weight = weight + get_delta(adapter)
+    return weight
+
+
+class LiveModel(HFModel):
+    """A model held in memory (being trained) behind the assay Model protocol.
+
+    It reuses the transformers backend's engine (continuous batching, its stop rules and
+    accounting); only identity and the eval-mode bracket differ. Make one per evaluation:
+    its fingerprint is the weights' at the time it is made.
+
+    Args:
+        model: The model (a transformers causal LM, a peft model, or one wrapped by a
+            Trainer).
+        tokenizer: Its tokenizer (a chat template for chat prompts).
+        spec: How runs show the model ("live:ft-v1@step-20").
+        digests: Parameter hashes kept between evaluations of the same training.
+        batch_size: Most sequences in flight at once.
+        twin: Run on an inference twin (see the module docstring); None: when packing
+            applies (float32 on a CPU), else on the live model in eval mode.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        *,
+        spec: str,
+        digests: ParameterDigests | None = None,
+        batch_size: int = 32,
+        twin: bool | None = None,
+    ) -> None:
+        if tokenizer is None:
+            raise OptionError("tokenizer", "is needed to render prompts for a live model")
+        self.spec = spec
+        self.source = str(getattr(getattr(model, "config", None), "name_or_path", "") or spec)
+        self.gguf_file = None
+        self.options = ModelOptions(batch_size=batch_size, pack_weights=False)
+        self.tokenizer = tokenizer
+        self.live = unwrap(model)
+        self.use_twin = can_pack(self.live) if twin is None else twin
+        self._model = None
+        self._digests = digests or ParameterDigests()
+        self._info = self._identity()
+        self.twin_seconds = 0.0
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.live.parameters()).dtype
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.live.parameters()).device
+
+    @property
+    def kernels(self) -> str:
+        return KERNELS if self.use_twin else "default"
+
+    @property
+    def info(self) -> ModelInfo:
+        assert self._info is not None  # set in __init__
+        return self._info
+
+    def _identity(self) -> ModelInfo:
+        details = {
+            "backend": "live",
+            "base": self.source,
+            "weights": f"params:{self._digests.fingerprint(self.live)}",
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "kernels": self.kernels,
+            "tokenizer": text_digest(
+                getattr(self.tokenizer, "chat_template", None) or "",
+                str(len(self.tokenizer)),
+                str(self.tokenizer.bos_token),
+                str(self.tokenizer.eos_token),
+            ),
+        }
+        fingerprint = text_digest(json.dumps(details, sort_keys=True))
+        return ModelInfo(spec=self.spec, fingerprint=fingerprint, details=details)
+
+    def load(self) -> None:
+        _ = self.model
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            began = time.perf_counter()
+            self._model = inference_twin(self.live) if self.use_twin else self.live
+            self.twin_seconds = time.perf_counter() - began
+        return self._model
+
+    def generate(  # type: ignore[override]  # the protocol's signature; serve's extras not offered
+        self,
+        prompts: Sequence[Prompt],
+        params: GenerationParams,
+        on_result: ResultCallback | None = None,
+    ) -> list[Generation]:
+        """Generate with the live weights: the twin, or the live model in eval mode."""
+        if self.use_twin:
+            return super().generate(prompts, params, on_result)
+        training = self.live.training
+        self.live.eval()
+        try:
+            return super().generate(prompts, params, on_result)
+        finally:
+            self.live.train(training)
+
+    def release(self) -> None:
+        """Drop the twin (its packed weights) once the evaluation is over."""
+        self._model = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One in-training evaluation.
+
+    Attributes:
+        step: The training step (Trainer's global_step).
+        run_id: The stored run.
+        summary: Metric name -> mean with its interval.
+        seconds: Wall time of the evaluation, everything included.
+        twin_seconds: Of which building the inference twin (0 when the live model ran).
+    """
+
+    step: int
+    run_id: str
+    summary: dict[str, MetricSummary]
+    seconds: float
+    twin_seconds: float
+
+
+def evaluate_live(
+    model: nn.Module,
+    tokenizer: Any,
+    data: str | Path | Dataset,
+    *,
+    group: str,
+    step: int,
+    options: EvalOptions | None = None,
+    store: Store | str | None = None,
+    digests: ParameterDigests | None = None,
+    twin: bool | None = None,
+) -> tuple[Run, LiveModel]:
+    """Evaluate a model held in memory, as a checkpoint of a training run.
+
+    The run is named "<group> step <step>" and tagged with both (see the module
+    docstring); any loop can call this, the callback calls it for the Trainer.
+
+    Returns:
+        The stored run and the live model it was made with (its fingerprint and
+        how long its twin took).
+    """
+    options = options or EvalOptions()
+    live = LiveModel(
+        model,
+        tokenizer,
+        spec=f"live:{group}@step-{step}",
+        digests=digests,
+        batch_size=options.model.batch_size,
+        twin=twin,
+    )
+    checkpoint = replace(
+        options,
+        name=f"{group} step {step}",
+        tags=(*options.tags, *checkpoint_tags(group, step)),
+    )
+    try:
+        run = evaluate(live, data, options=checkpoint, store=store)
+    finally:
+        live.release()
+    return run, live
+
+
+class AssayCallback(TrainerCallback):
+    """Evaluate the model being trained on a test set, in process, storing each
+    checkpoint as a run (see the module docstring).
+
+    Args:
+        data: The test set: a file, hub id, DataFrame or loaded Dataset.
+        group: The training run's name: every checkpoint's run is tagged with it.
+        every: Evaluate every N optimizer steps; None: at each Trainer evaluation
+            (``eval_strategy``) instead.
+        metrics: Metric names (default exact_match and f1).
+        options: Prompt, generation and data options, as for ``assay.evaluate``.
+        store: A Store, a database URL/path, or None for the default store.
+        at_start: Also evaluate before the first step (the curve's origin).
+        at_end: Also evaluate after the last step, unless it was just evaluated.
+        twin: See LiveModel; None chooses.
+
+    Attributes:
+        checkpoints: Every evaluation done, in order.
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        group: str,
+        every: int | None = None,
+        metrics: Sequence[str] | None = None,
+        options: EvalOptions | None = None,
+        store: Store | str | None = None,
+        at_start: bool = True,
+        at_end: bool = True,
+        twin: bool | None = None,
+    ) -> None:
+        if not group.strip():
+            raise OptionError("group", "must not be empty")
+        if every is not None:
+            at_least("every", every, 1)
+        options = options or EvalOptions(progress=False)
+        if metrics is not None:
+            options = replace(options, metrics=tuple(metrics))
+        self.options = options
+        self.dataset = load_dataset(data, **vars(options.data))
+        self.group = group
+        self.every = every
+        self.at_start = at_start
+        self.at_end = at_end
+        self.twin = twin
+        self._store_arg = store
+        self._store: Store | None = store if isinstance(store, Store) else None
+        self._digests = ParameterDigests()
+        self._tokenizer: Any = None
+        self.checkpoints: list[Checkpoint] = []
+
+    # -- Trainer events ---------------------------------------------------------------------
+
+    def on_train_begin(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        **kwargs: Any,
+    ) -> None:
+        self._tokenizer = kwargs.get("processing_class") or kwargs.get("tokenizer")
+        if self.at_start and state.global_step == 0:
+            self._evaluate(kwargs.get("model"), 0)
+
+    def on_step_end(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        **kwargs: Any,
+    ) -> None:
+        if self.every is not None and state.global_step % self.every == 0:
+            self._evaluate(kwargs.get("model"), state.global_step)
+
+    def on_evaluate(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        **kwargs: Any,
+    ) -> None:
+        if self.every is None:
+            self._evaluate(kwargs.get("model"), state.global_step)
+
+    def on_train_end(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        **kwargs: Any,
+    ) -> None:
+        try:
+            if self.at_end:
+                self._evaluate(kwargs.get("model"), state.global_step)
+        finally:
+            if self._store is not None and not isinstance(self._store_arg, Store):
+                self._store.close()
+                self._store = None
+
+    # -- the evaluation ---------------------------------------------------------------------
+
+    def _evaluate(self, model: Any, step: int) -> None:
+        if model is None:
+            raise ModelError("the Trainer passed no model to the assay callback")
+        if any(c.step == step for c in self.checkpoints):
+            return
+        if self._store is None:
+            self._store = open_store(None if isinstance(self._store_arg, Store) else self._store_arg)
+        began = time.perf_counter()
+        run, live = evaluate_live(
+            model,
+            self._tokenizer,
+            self.dataset,
+            group=self.group,
+            step=step,
+            options=self.options,
+            store=self._store,
+            digests=self._digests,
+            twin=self.twin,
+        )
+        checkpoint = Checkpoint(
+            step=step,
+            run_id=run.id,
+            summary=dict(run.info.summary),
+            seconds=time.perf_counter() - began,
+            twin_seconds=live.twin_seconds,
+        )
+        self.checkpoints.append(checkpoint)
+        scores = ", ".join(
+            f"{name} {s.mean:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}]"
+            for name, s in checkpoint.summary.items()
+        )
+        log.info(
+            "assay: step %d of %s: %s (run %s, %.1f s)",
+            step,
+            self.group,
+            scores,
+            run.id,
+            checkpoint.seconds,
+        )
