@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from assay.bench.choices import mean_stderr, pooled_stderr
 from assay.bench.results import MetricValue
-from assay.bench.tasks import get_group
+from assay.bench.tasks import TaskGroup, get_group
 from assay.metrics.base import MetricSummary
 from assay.metrics.intervals import stratified_mean, summarize
 from assay.runs.records import ExampleResult
@@ -41,8 +41,13 @@ def aggregate(
     per_task: dict[str, dict[str, list[float]]] = {}
     for result in results:
         task = str(result.metadata["task"])
+        items = result.metadata.get("items") or {}
         for metric, score in result.scores.items():
-            per_task.setdefault(task, {}).setdefault(metric, []).append(score.value)
+            values = per_task.setdefault(task, {}).setdefault(metric, [])
+            if metric in items:  # averaged over items (IFEval's instructions), not questions
+                values.extend(float(v) for v in items[metric])
+            else:
+                values.append(score.value)
     task_rows: dict[str, list[_Scored]] = {
         name: [_task_row(name, shots, metric, values) for metric, values in metrics.items()]
         for name, shots in tasks
@@ -56,8 +61,10 @@ def aggregate(
             chosen = task_rows[selection.name]
             rows += [s.row for s in chosen]
         else:
-            parts = [s for t in group.tasks for s in task_rows[t] if s.row.metric == "acc"]
-            chosen = _group_rows(group.name, selection.shots, parts)
+            parts = [
+                s for t in group.tasks for s in task_rows[t] if s.row.metric == group.main_metric
+            ]
+            chosen = _group_rows(group, selection.shots, parts)
             rows += [s.row for s in chosen]
             rows += [
                 MetricValue(
@@ -90,24 +97,25 @@ def _task_row(name: str, shots: int, metric: str, values: list[float]) -> _Score
     return _Scored(row, tuple(values))
 
 
-def _group_rows(group: str, shots: int, parts: list[_Scored]) -> list[_Scored]:
-    """A group's acc over questions (every question counts once) and over subjects (every
-    subject counts once)."""
+def _group_rows(group: TaskGroup, shots: int, parts: list[_Scored]) -> list[_Scored]:
+    """A group's main metric over questions (every question counts once) and over its
+    tasks (every subject counts once: MMLU's acc_subjects)."""
     sizes = [p.row.n for p in parts]
     total = sum(sizes)
     if not parts or total == 0:
         return []
     pooled = [v for p in parts for v in p.values]
-    by_question = summarize("acc", pooled)
+    metric = group.main_metric
+    by_question = summarize(metric, pooled)
     stderr = pooled_stderr([p.row.stderr for p in parts], sizes)
     by_subject, low, high = stratified_mean([p.values for p in parts])
     subject_stderr = math.sqrt(sum(p.row.stderr**2 for p in parts)) / len(parts)
     return [
         _Scored(
             MetricValue(
-                group,
+                group.name,
                 shots,
-                "acc",
+                metric,
                 by_question.mean,
                 by_question.ci_low,
                 by_question.ci_high,
@@ -117,7 +125,16 @@ def _group_rows(group: str, shots: int, parts: list[_Scored]) -> list[_Scored]:
             tuple(pooled),
         ),
         _Scored(
-            MetricValue(group, shots, "acc_subjects", by_subject, low, high, subject_stderr, total),
+            MetricValue(
+                group.name,
+                shots,
+                f"{metric}_{group.parts}",
+                by_subject,
+                low,
+                high,
+                subject_stderr,
+                total,
+            ),
             tuple(pooled),
         ),
     ]

@@ -11,26 +11,32 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assay.bench.data import Doc
-from assay.bench.tasks import FEWSHOT_DELIMITER, TARGET_DELIMITER, Task
+from assay.bench.tasks import TARGET_DELIMITER, OutputType, Task
 
 FEWSHOT_SEED = 1234
 
 
 @dataclass(frozen=True)
 class Question:
-    """One multiple-choice question, ready to score.
+    """One question, ready to score: its choices by log-likelihood, or a generated answer.
 
     Attributes:
         task: The task's name.
         index: The question's position in the evaluation split.
         text: The question as a person reads it.
-        context: The full prompt (description, shots, question) the choices continue.
-        choices: The choice texts (each scored as " " + choice).
-        gold: Index of the correct choice (mc2: of the first true one).
+        context: The full prompt (description, shots, question) the choices (or the
+            generation) continue.
+        choices: The choice texts (each scored as delimiter + choice); none for a
+            generative question.
+        gold: Index of the correct choice (mc2: of the first true one); -1 when generative.
         labels: For mc2, 1 for each true choice and 0 for each false one.
+        delimiter: What comes between the context and a choice (the task's).
+        kind: "multiple_choice" or "generate_until".
+        target: A generative question's reference answer, as the task states it.
+        doc: The row it was built from (generative scoring reads it: IFEval's instructions).
     """
 
     task: str
@@ -40,10 +46,21 @@ class Question:
     choices: tuple[str, ...]
     gold: int
     labels: tuple[int, ...] | None = None
+    delimiter: str = TARGET_DELIMITER
+    kind: OutputType = "multiple_choice"
+    target: str | None = None
+    doc: Doc | None = field(default=None, compare=False, repr=False)
 
     @property
     def requests(self) -> list[tuple[str, str]]:
-        return [(self.context, TARGET_DELIMITER + choice) for choice in self.choices]
+        return [(self.context, self.delimiter + choice) for choice in self.choices]
+
+    @property
+    def identity(self) -> list[object]:
+        """What decides this question's outputs (part of the run's data fingerprint)."""
+        if self.kind == "generate_until":
+            return [self.context, self.target]
+        return [self.context, list(self.choices), self.gold]
 
 
 def draw_fewshot(
@@ -75,8 +92,12 @@ def build_context(task: Task, doc: Doc, examples: Sequence[Doc]) -> str:
     """Description, the labelled examples, then the question's text."""
     parts = [task.description(doc)]
     for example in examples:
-        answer = task.doc_to_choice(example)[task.doc_to_target(example)]
-        parts.append(task.doc_to_text(example) + TARGET_DELIMITER + answer + FEWSHOT_DELIMITER)
+        parts.append(
+            task.doc_to_text(example)
+            + task.target_delimiter
+            + task.fewshot_answer(example)
+            + task.fewshot_delimiter
+        )
     parts.append(task.doc_to_text(doc))
     return "".join(parts)
 
@@ -98,9 +119,29 @@ def build_questions(
         shots: Examples per prompt.
         seed: The harness's few-shot seed.
     """
-    examples = draw_fewshot(task, pool, docs, shots, seed=seed)
+    own = task.own_contexts(docs, shots)
+    if own is not None:
+        contexts = own
+    else:
+        examples = draw_fewshot(task, pool, docs, shots, seed=seed)
+        contexts = [build_context(task, d, e) for d, e in zip(docs, examples, strict=True)]
     questions = []
-    for index, (doc, shown) in enumerate(zip(docs, examples, strict=True)):
+    for index, (doc, context) in enumerate(zip(docs, contexts, strict=True)):
+        if task.output_type == "generate_until":
+            questions.append(
+                Question(
+                    task=task.name,
+                    index=index,
+                    text=task.question_text(doc),
+                    context=context,
+                    choices=(),
+                    gold=-1,
+                    kind="generate_until",
+                    target=task.fewshot_answer(doc),
+                    doc=doc,
+                )
+            )
+            continue
         labels = task.true_labels(doc)
         gold = labels.index(1) if labels else task.doc_to_target(doc)
         questions.append(
@@ -108,10 +149,11 @@ def build_questions(
                 task=task.name,
                 index=index,
                 text=task.question_text(doc),
-                context=build_context(task, doc, shown),
+                context=context,
                 choices=tuple(task.doc_to_choice(doc)),
                 gold=gold,
                 labels=labels,
+                delimiter=task.target_delimiter,
             )
         )
     return questions

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assay.exceptions import AssayError
 from assay.runs.records import RunStats
 
 HARNESS_METRIC = {"mc2": "acc", "acc_subjects": "acc_subjects"}
@@ -83,9 +84,9 @@ class BenchResult:
         results: dict[str, dict[str, Any]] = {}
         for row in self.rows:
             entry = results.setdefault(row.task, {"alias": row.task})
-            name = HARNESS_METRIC.get(row.metric, row.metric)
-            entry[f"{name},none"] = row.value
-            entry[f"{name}_stderr,none"] = _number(row.stderr)
+            name, filtered = _harness_name(row.task, row.metric)
+            entry[f"{name},{filtered}"] = row.value
+            entry[f"{name}_stderr,{filtered}"] = _number(row.stderr)
         for suite, average in self.averages.items():
             results[suite] = {
                 "alias": suite,
@@ -97,16 +98,14 @@ class BenchResult:
             "groups": {g: results[g] for g in self.groups if g in results},
             "group_subtasks": {g: list(t) for g, t in self.groups.items()},
             "configs": {
-                task: {"task": task, "num_fewshot": shots, "output_type": "multiple_choice"}
+                task: {"task": task, "num_fewshot": shots, "output_type": _output_type(task)}
                 for task, shots in self.shots.items()
             },
             "versions": dict(self.versions),
             "n-shot": dict(self.shots),
             "higher_is_better": {
                 task: {
-                    HARNESS_METRIC.get(r.metric, r.metric): True
-                    for r in self.rows
-                    if r.task == task
+                    _harness_name(r.task, r.metric)[0]: True for r in self.rows if r.task == task
                 }
                 for task in results
             },
@@ -125,6 +124,34 @@ class BenchResult:
 
     def write_harness_json(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_harness(), indent=2, default=str) + "\n")
+
+
+def _harness_name(task: str, metric: str) -> tuple[str, str]:
+    """The harness's (metric, filter) for one of assay's metrics of a task or group."""
+    from assay.bench.tasks import get_group, get_task
+
+    group = get_group(task)
+    first = group.tasks[0] if group else task
+    base, suffix = metric, ""
+    if group is not None and metric.endswith("_" + group.parts):
+        base, suffix = metric.removesuffix("_" + group.parts), "_" + group.parts
+    try:
+        named = get_task(first).harness_metrics.get(base)
+    except AssayError:  # a task no longer registered
+        named = None
+    if named:
+        name, _, filtered = named.partition(",")
+        return name + suffix, filtered or "none"
+    return HARNESS_METRIC.get(metric, metric), "none"
+
+
+def _output_type(task: str) -> str:
+    from assay.bench.tasks import get_task
+
+    try:
+        return get_task(task).output_type
+    except AssayError:  # pragma: no cover - a task no longer registered
+        return "multiple_choice"
 
 
 def _number(value: float) -> float | str:

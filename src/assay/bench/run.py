@@ -25,12 +25,14 @@ from typing import Any
 
 from assay import __version__
 from assay.bench.aggregate import aggregate, summaries
-from assay.bench.choices import predicted_choice, question_scores
+from assay.bench.choices import predicted_choice
 from assay.bench.data import DataSource
 from assay.bench.fewshot import FEWSHOT_SEED, Question, build_questions
+from assay.bench.generate import GenerationJob, answer_questions
 from assay.bench.results import BenchResult
 from assay.bench.suites import SUITES, SuiteEntry
-from assay.bench.tasks import TARGET_DELIMITER, get_group, get_task
+from assay.bench.taskfiles import is_task_file, load_task_file
+from assay.bench.tasks import get_group, get_task
 from assay.exceptions import OptionError, at_least
 from assay.executors import RayOptions, open_executor
 from assay.metrics.base import Score
@@ -104,6 +106,8 @@ def resolve_tasks(names: Sequence[str], num_fewshot: int | None = None) -> list[
         name = raw.strip()
         if not name:
             continue
+        if is_task_file(name):
+            name = load_task_file(name)
         entries = SUITES.get(name)
         if entries is not None:
             selections += [_select(e.task, num_fewshot, e, name) for e in entries]
@@ -188,6 +192,7 @@ class _Bench:
             with recorder:
                 stats = RunStats(resumed=recorder.resumed)
                 self._score(recorder, stats)
+                self._answer(recorder, stats)
                 run = self.store.load_run(recorder.run_id)
                 rows, averages = aggregate(self.selections, list(self.questions), run.results)
                 self.store.save_summary(run.id, summaries(rows, averages))
@@ -211,21 +216,20 @@ class _Bench:
                 if any(t == name for t, _ in questions):
                     raise OptionError("tasks", f"ask for '{name}' twice with different shots")
                 task = get_task(name)
-                docs = [task.process(d) for d in self.source.load(task.eval_data())]
+                docs = task.eval_docs(self.source)
                 used = docs[:limit] if limit is not None else docs
                 pool: list[dict[str, Any]] = []
                 if selection.shots > 0:
-                    spec = task.fewshot_data()
-                    if spec is None:
+                    pool = task.fewshot_pool(self.source)
+                    if not pool:
                         raise OptionError(
                             "num_fewshot", f"must be 0 for task '{name}': it has no few-shot split"
                         )
-                    pool = [task.process(d) for d in self.source.load(spec)]
                     if len(pool) < selection.shots + int(task.fewshot_from_eval_split):
                         raise OptionError(
                             "num_fewshot",
                             f"is {selection.shots} for task '{name}', but its few-shot "
-                            f"split '{spec.split}' has {len(pool)} rows",
+                            f"examples are {len(pool)}",
                         )
                 questions[key] = build_questions(
                     task, used, pool, selection.shots, seed=self.options.fewshot_seed
@@ -237,7 +241,11 @@ class _Bench:
         """Score every question not stored yet: from the log-likelihood cache where it
         knows the answers, then with the model; commit results (and cache entries) as
         questions complete."""
-        pending = [q for q in self._all_questions() if _example_id(q) not in recorder.stored]
+        pending = [
+            q
+            for q in self._all_questions()
+            if q.kind == "multiple_choice" and _example_id(q) not in recorder.stored
+        ]
         requests = list(dict.fromkeys(r for q in pending for r in q.requests))
         keys = {r: self._cache_key(r) for r in requests}
         known = self.store.loglikelihood_cache_get(list(keys.values()))
@@ -274,6 +282,22 @@ class _Bench:
         stats.tokens_per_second = round(engine.computed_tokens / max(stats.seconds, 1e-9), 1)
         stats.loglikelihood = engine
 
+    def _answer(self, recorder: RunRecorder, stats: RunStats) -> None:
+        """Answer every generative question not stored yet, or stored as failed (generate.py)."""
+        pending = [
+            q
+            for q in self._all_questions()
+            if q.kind == "generate_until" and recorder.stored.get(_example_id(q), True)
+        ]
+        job = GenerationJob(
+            pending,
+            self._positions,
+            self._shots,
+            progress=self.options.progress,
+            flush_every=self.options.model.batch_size,
+        )
+        answer_questions(self.model, self.store, recorder, job, stats)
+
     def _cache_key(self, request: tuple[str, str]) -> str:
         return loglikelihood_key(self.model.info.fingerprint, *request)
 
@@ -282,7 +306,7 @@ class _Bench:
 
     def _question_result(self, question: Question, lls: list[float]) -> ExampleResult:
         task = get_task(question.task)
-        all_scores = question_scores(question, lls)
+        all_scores = task.choice_scores(question, lls)
         chosen = predicted_choice(question, lls, task.main_metric)
         gold_text = question.choices[question.gold]
         shots = self._shots[question.task]
@@ -293,7 +317,7 @@ class _Bench:
             reference=gold_text,
             prompt=question.context
             if question.labels
-            else question.context + TARGET_DELIMITER + gold_text,
+            else question.context + question.delimiter + gold_text,
             prediction=question.choices[chosen],
             metadata={
                 "task": question.task,
@@ -316,16 +340,19 @@ class _Bench:
 
     @functools.cached_property
     def run_key(self) -> str:
-        identity = {
+        identity: dict[str, Any] = {
             "model": self.model.info.fingerprint,
             "data": self._fingerprint,
             "shots": [[t, s] for t, s in self.questions],
         }
+        settings = {t: get_task(t).fingerprint() for t, _ in self.questions}
+        if any(settings.values()):  # generative and file tasks; built-in choice tasks have none
+            identity["tasks"] = settings
         return _digest(json.dumps(identity, sort_keys=True))
 
     @functools.cached_property
     def _fingerprint(self) -> str:
-        return _digest(json.dumps([[q.context, q.choices, q.gold] for q in self._all_questions()]))
+        return _digest(json.dumps([q.identity for q in self._all_questions()]))
 
     def _new_info(self) -> RunInfo:
         model_info = self.model.info
