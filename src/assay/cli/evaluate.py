@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from assay.charts import check_plot_path
 from assay.cli.common import (
     DbOption,
     PluginOption,
@@ -33,10 +34,13 @@ from assay.cli.judging import (
     required_model_and_data,
 )
 from assay.data.prompts import PromptConfig, load_template
+from assay.evaluation.choices import ChoiceOptions, parse_choices
 from assay.evaluation.evaluate import DataOptions, EvalOptions
 from assay.exceptions import OptionError
 from assay.models.base import GenerationParams, ModelOptions
+from assay.runs.records import Run
 from assay.terminal import runs as render
+from assay.terminal.text import escape
 
 
 def register(app: typer.Typer) -> None:
@@ -104,6 +108,24 @@ def eval_command(
     retry_errors: Annotated[
         str | None, typer.Option(help="Generate again the failed examples of this run id.")
     ] = None,
+    choices: Annotated[
+        str | None,
+        typer.Option(
+            help="Classify instead of generating: comma-separated labels, each scored by "
+            "log-likelihood as the prompt's continuation; reports accuracy, macro-F1 and a "
+            "confusion matrix."
+        ),
+    ] = None,
+    choices_field: Annotated[
+        str | None,
+        typer.Option(help="Classify with each row's own labels, read from this field (a list)."),
+    ] = None,
+    confusion: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --choices: write the confusion matrix as an image (.png, .svg or .pdf)."
+        ),
+    ] = None,
     executor: ExecutorOption = "local",
     replicas: ReplicasOption = None,
     ray_address: RayAddressOption = None,
@@ -123,6 +145,7 @@ def eval_command(
 
     import_plugins(plugin)
     metrics_given = metrics is not None
+    classes = _choice_options(choices, choices_field, confusion, metrics_given)
     names = parse_metric_names(metrics or "exact_match,f1")
     specs = metric_specs(names, judge, rubric, concurrency, base_url)
     batch_size = concurrency or batch_size
@@ -164,10 +187,42 @@ def eval_command(
         use_cache=not no_cache,
         progress=not no_progress,
         executor=ray,
+        choices=classes,
     )
     run = evaluate(model, data, options=options, store=db)
     render.run_summary(console, run, store_url(db))
+    if classes is not None:
+        _show_confusion(run, confusion)
     exit_if_incomplete(run)
+
+
+def _choice_options(
+    labels: str | None, field: str | None, image: Path | None, metrics_given: bool
+) -> ChoiceOptions | None:
+    """The classification asked for by --choices / --choices-field, checked before any work."""
+    if labels is None and field is None:
+        if image is not None:
+            raise OptionError("confusion", "applies only with --choices or --choices-field")
+        return None
+    if metrics_given:
+        raise OptionError(
+            "metrics",
+            "does not apply with --choices: a classification reports accuracy and macro_f1",
+        )
+    if image is not None:
+        check_plot_path(image, "confusion")
+    return ChoiceOptions(labels=parse_choices(labels) if labels else (), field=field)
+
+
+def _show_confusion(run: Run, image: Path | None) -> None:
+    from assay.evaluation.choices import confusion, plot_confusion
+    from assay.terminal.confusion import confusion_table
+
+    matrix = confusion(run.results)
+    confusion_table(console, matrix)
+    if image is not None:
+        plot_confusion(image, matrix, title=f"{run.info.model_spec} (run {run.info.id})")
+        console.print(f"wrote {escape(str(image))}")
 
 
 @user_errors

@@ -27,6 +27,7 @@ from assay import __version__
 from assay.data.example import Dataset, Example
 from assay.data.loaders import load_dataset
 from assay.data.prompts import Prompt, PromptConfig, build_prompts
+from assay.evaluation.choices import ChoiceOptions, classify
 from assay.exceptions import OptionError, at_least
 from assay.executors import RayOptions, open_executor
 from assay.metrics import MetricSpec, resolve_metrics
@@ -86,6 +87,8 @@ class EvalOptions:
         wait: When another process is doing the same run, wait for it (else raise).
         executor: Run the model on replicas on a Ray cluster (RayOptions); None runs it
             in this process. Either way this process alone writes the store.
+        choices: Classify by log-likelihood over these labels instead of generating
+            (evaluation/choices.py); the metrics are then accuracy and macro_f1.
     """
 
     metrics: tuple[str | MetricSpec, ...] = DEFAULT_METRICS
@@ -99,6 +102,7 @@ class EvalOptions:
     progress: bool = True
     wait: bool = True
     executor: RayOptions | None = None
+    choices: ChoiceOptions | None = None
 
     def __post_init__(self) -> None:
         if not self.metrics:
@@ -191,9 +195,12 @@ class _Evaluation:
                 if recorder.stored.get(e.id, True)  # not stored yet, or stored as failed
             ]
             stats = RunStats(resumed=recorder.resumed)
-            misses = self._take_cached(pending, recorder, stats)
-            self._generate(misses, recorder, stats)
-            run = score_run(self.store, recorder.run_id, self.metric_fns)
+            if self.options.choices is not None:  # labels scored, nothing generated
+                run = classify(self, recorder, stats)
+            else:
+                misses = self._take_cached(pending, recorder, stats)
+                self._generate(misses, recorder, stats)
+                run = score_run(self.store, recorder.run_id, self.metric_fns)
             _count_outputs(run, stats)
             recorder.finish(
                 stats, time.perf_counter() - started, retry_hint=retry_hint(recorder.run_id)
@@ -208,6 +215,8 @@ class _Evaluation:
             "prompt": self.options.prompt.to_dict(),
             "generation": self.options.generation.to_dict(),
         }
+        if self.options.choices is not None:
+            identity["choices"] = self.options.choices.to_dict()
         return _digest(json.dumps(identity, sort_keys=True))
 
     def _new_info(self) -> RunInfo:
@@ -229,7 +238,7 @@ class _Evaluation:
                 generation=self.options.generation,
                 fields=FieldNames(self.dataset.input_field, self.dataset.reference_field),
             ),
-            metrics=list(self.metric_fns),
+            metrics=["accuracy", "macro_f1"] if self.options.choices else list(self.metric_fns),
             assay_version=__version__,
             tags=self.options.tags,
         )
