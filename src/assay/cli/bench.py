@@ -1,4 +1,5 @@
-"""`assay bench`: the standard academic benchmarks (ARC, HellaSwag, MMLU, TruthfulQA)."""
+"""`assay bench`: the academic benchmarks (ARC, HellaSwag, MMLU, TruthfulQA, GSM8K, IFEval,
+BIG-Bench Hard) and task files (YAML/TOML, BIG-bench task.json)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def bench_command(
         str,
         typer.Option(
             help="Comma-separated: leaderboard, arc_challenge, arc_easy, hellaswag, mmlu, "
-            "mmlu_<subject>, truthfulqa_mc1, truthfulqa_mc2."
+            "mmlu_<subject>, truthfulqa_mc1, truthfulqa_mc2, gsm8k, ifeval, bbh_cot_fewshot, "
+            "bbh_cot_fewshot_<task>, or the path of a task file (.yaml, .toml, or a BIG-bench "
+            "task.json)."
         ),
     ] = "leaderboard",
     num_fewshot: Annotated[
@@ -71,11 +74,16 @@ def bench_command(
     cpus_per_replica: CpusPerReplicaOption = None,
     db: DbOption = None,
 ) -> None:
-    """Run the Open LLM Leaderboard benchmarks with lm-evaluation-harness's prompts and scores.
+    """Run benchmarks with lm-evaluation-harness's prompts, answer extraction and scores.
 
-    Results are committed as questions finish: a killed bench resumes when the same
-    command runs again, and log-likelihoods are cached, so an identical re-run (or a
-    larger --limit after a smaller one) computes only what it has not seen.
+    Multiple-choice tasks score each choice by log-likelihood; generative ones (gsm8k,
+    ifeval, bbh_cot_fewshot) generate greedily and extract the answer as the harness
+    does. A task file defines a task without Python: assay's own YAML or TOML (data
+    file, prompt template, choices or a generative metric, few-shot source and count),
+    or a BIG-bench task.json as it is. Results are committed as questions finish: a
+    killed bench resumes when the same command runs again, and log-likelihoods and
+    generations are cached, so an identical re-run (or a larger --limit after a smaller
+    one) computes only what it has not seen.
     """
     from assay.bench import BenchOptions, run_bench
     from assay.models.base import ModelOptions
@@ -99,10 +107,13 @@ def bench_command(
     bench_table(console, result, set(options.tasks), before)
     stats = result.stats
     if stats.generated:
+        cached = (
+            f"{stats.cached} of {stats.requests} requests" if stats.requests else f"{stats.cached}"
+        )
         console.print(
             f"scored {stats.generated} questions in {stats.seconds:.1f} s "
             f"({stats.examples_per_second:g} q/s, {stats.tokens_per_second:g} tok/s); "
-            f"{stats.cached} of {stats.requests} requests from the cache"
+            f"{cached} from the cache"
         )
     else:
         console.print(f"every question from the store or the cache; run {result.run_id}")
