@@ -56,13 +56,15 @@ class LocalCluster:
 
     root: Path
     address: str = ""
+    client_address: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start(self, timeout: float = 180) -> None:
-        port = free_port()
+        port, client = free_port(), free_port()
         self.address = f"127.0.0.1:{port}"
+        self.client_address = f"ray://127.0.0.1:{client}"
         head = [
-            "--head", "--port", str(port), "--ray-client-server-port", str(free_port()),
+            "--head", "--port", str(port), "--ray-client-server-port", str(client),
             "--dashboard-port", str(free_port()), "--include-dashboard", "false",
         ]  # fmt: skip
         self._node("head", head, timeout)
@@ -107,8 +109,9 @@ class LocalCluster:
         deadline = time.monotonic() + timeout
         while STARTED not in log.read_text(errors="replace"):
             if process.poll() is not None or time.monotonic() > deadline:
+                said = log.read_text(errors="replace")[-3000:]
                 self.stop()
-                raise RuntimeError(f"ray node {name} did not start:\n{log.read_text()[-3000:]}")
+                raise RuntimeError(f"ray node {name} did not start:\n{said}")
             time.sleep(0.25)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,6 +49,8 @@ from assay.models.registry import load_model
 
 log = logging.getLogger("assay")
 
+REACH_SECONDS = 10.0
+"""Most seconds to wait for a named cluster's port to answer at all."""
 LOCAL_BACKENDS = ("hf", "gguf", "replay")
 """Backends whose spec may name a local path, made absolute for the replicas."""
 
@@ -301,6 +304,7 @@ class _Cluster:
             return ray
         address = self.options.address or os.environ.get("RAY_ADDRESS") or None
         if address:
+            _reachable(address)
             try:
                 ray.init(address=address, **_QUIET)
             except (ConnectionError, ValueError, RuntimeError) as error:
@@ -337,6 +341,20 @@ class _Cluster:
 
 _QUIET: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
 """Ray's own notes stay out of the terminal (as transformers' do); errors still show."""
+
+
+def _reachable(address: str) -> None:
+    """Refuse at once an address nothing listens on (Ray itself retries for minutes)."""
+    target = address.removeprefix("ray://").rstrip("/")
+    host, colon, port = target.rpartition(":")
+    if not colon or not port.isdigit():
+        return  # "auto", a name Ray resolves itself: left to Ray
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
+    except OSError as error:
+        raise OptionError(
+            "ray_address", f"{address}: no Ray cluster answers there ({error.strerror or error})"
+        ) from None
 
 
 def _import_ray() -> Any:

@@ -116,6 +116,9 @@ class Scheduler:
         import ray
 
         self.ray = ray
+        # Gone for good (no restarts left, or its creation failed); any other actor error
+        # (ActorUnavailableError since Ray 2.2x) means Ray may bring it back.
+        self._died = getattr(ray.exceptions, "ActorDiedError", ())
         self.slots = slots
         self.expected = expected_fingerprint
         self.restart_timeout = restart_timeout
@@ -256,17 +259,19 @@ class Scheduler:
         """A call to the slot failed: Ray is restarting it, or it is gone for good."""
         for ref in [r for r, (s, _) in self._calls.items() if s is slot]:
             del self._calls[ref]
-        if isinstance(error, self.ray.exceptions.ActorUnavailableError):
-            if slot.state != "restarting":
+        told = slot.state == "restarting"  # asked again while Ray restarts it: said already
+        if not isinstance(error, self._died):
+            if not told:
                 slot.enter("restarting")
             slot.look_at = time.monotonic() + LOOK_AGAIN
             reason = "is unreachable (Ray restarts it)"
         else:
             slot.enter("dead")
+            told = False
             reason = f"is gone ({_first_line(error)})"
         if self._round is not None and slot.assignment is not None:
             self._requeue(slot, self._round, reason)
-        else:
+        elif not told:
             log.warning("%s %s", slot.name, reason)
 
     def _requeue(self, slot: Slot, round_: _Round, reason: str) -> None:
