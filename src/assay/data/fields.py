@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assay.data.example import Example, RawRow
-from assay.data.values import kind_of
+from assay.data.values import kind_of, shown
 from assay.exceptions import DataError
 
 INPUT_CANDIDATES = ("question", "prompt", "input", "instruction")
@@ -141,7 +141,8 @@ def as_text(source: str, row: RawRow, name: str, value: Any, *, what: str) -> st
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise DataError(
-        f"{source}, {row.where}: {what} '{name}' holds {kind_of(value)}; expected text or a number"
+        f"{source}, {row.where}: {what} '{shown(name)}' holds {kind_of(value)}; "
+        "expected text or a number"
     )
 
 
@@ -151,7 +152,7 @@ def _check_unique_ids(source: str, rows: Sequence[RawRow], examples: Sequence[Ex
         earlier = first_seen.setdefault(example.id, position)
         if earlier != position:
             raise DataError(
-                f"{source}: the id '{example.id}' appears twice, at {rows[earlier].where} "
+                f"{source}: the id '{shown(example.id)}' appears twice, at {rows[earlier].where} "
                 f"and {rows[position].where}; ids must be unique (or name another "
                 "column with --id-field)"
             )
@@ -178,4 +179,4 @@ def _require_column(source: str, columns: Sequence[str], name: str, flag: str) -
 
 
 def _listing(columns: Sequence[str]) -> str:
-    return ", ".join(columns) if columns else "(none)"
+    return ", ".join(shown(column, 40) for column in columns) if columns else "(none)"

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from assay.data.values import MAX_DEPTH, TOO_DEEP
+from assay.data.values import MAX_DEPTH, TOO_DEEP, shown
 from assay.exceptions import DataError
 
 MAX_INT_DIGITS = 4300
@@ -81,7 +81,7 @@ class _RepeatedKey(Exception):
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"the key '{key}' appears twice in one object; keys must be unique "
+            f"the key '{shown(key)}' appears twice in one object; keys must be unique "
             "(a JSON reader would keep only the last value)"
         )
         self.key = key

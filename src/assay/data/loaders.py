@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from assay.data.example import Dataset, Example, RawRow
 from assay.data.fields import column_names, resolve_fields, to_examples
 from assay.data.jsontext import parse
-from assay.data.values import kind_of, plain_row
+from assay.data.values import kind_of, plain_row, shown
 from assay.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -205,7 +205,8 @@ def _read_csv(name: str, path: Path) -> list[RawRow]:
         duplicated = sorted({column for column in header if header.count(column) > 1})
         if duplicated:
             raise DataError(
-                f"{name}, line 1: the header repeats the column(s) {', '.join(duplicated)}"
+                f"{name}, line 1: the header repeats the column(s) "
+                f"{', '.join(shown(column) for column in duplicated)}"
             )
         rows = []
         start = reader.line_num + 1
@@ -355,7 +356,7 @@ def _check_unique_columns(name: str, columns: Sequence[str]) -> None:
     repeated = sorted({column for column in columns if columns.count(column) > 1})
     if repeated:
         raise DataError(
-            f"{name}: the column(s) {', '.join(repeated)} appear more than once; "
+            f"{name}: the column(s) {', '.join(shown(c) for c in repeated)} appear more than once; "
             "column names must be unique"
         )
 

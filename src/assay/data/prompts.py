@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from assay.data.example import Example
-from assay.data.values import SURROGATE
+from assay.data.values import SURROGATE, shown
 from assay.exceptions import PromptError
 
 PromptFormat = Literal["auto", "chat", "raw"]
@@ -89,7 +89,7 @@ class PromptConfig:
             bad = SURROGATE.search(text or "")
             if bad:  # what a command line makes of bytes that are not UTF-8
                 raise PromptError(
-                    f"the {what} is not valid text: it holds {_shown(bad.group())} at "
+                    f"the {what} is not valid text: it holds {_as_byte(bad.group())} at "
                     f"character {bad.start() + 1} (a byte that is not UTF-8, or half of a "
                     "surrogate pair); write it as UTF-8 text"
                 )
@@ -99,7 +99,7 @@ class PromptConfig:
         return {"format": self.format, "template": self.template, "system": self.system}
 
 
-def _shown(character: str) -> str:
+def _as_byte(character: str) -> str:
     """A surrogate as the byte it stands for (a command line's undecodable byte) or its escape."""
     code = ord(character)
     return f"the byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
@@ -179,12 +179,12 @@ def _parse(template: str) -> list[tuple[str, str | None]]:
 
 def _check_plain(field_name: str, spec: str | None, conversion: str | None) -> None:
     """A placeholder must be a field name: no format spec, conversion, attribute or index."""
-    shown = "{" + field_name + (f"!{conversion}" if conversion else "")
-    shown += (f":{spec}" if spec else "") + "}"
+    placeholder = "{" + field_name + (f"!{conversion}" if conversion else "")
+    placeholder = shown(placeholder + (f":{spec}" if spec else "") + "}")
     root = field_name.split(".", 1)[0].split("[", 1)[0]
     if not root or root.isdigit():
         raise PromptError(
-            f"the template has a positional placeholder '{shown}'; "
+            f"the template has a positional placeholder '{placeholder}'; "
             "name a field instead, like {question}"
         )
     problem = None
@@ -196,7 +196,7 @@ def _check_plain(field_name: str, spec: str | None, conversion: str | None) -> N
         problem = "is not a plain field name (it reaches into the value with . or [ ])"
     if problem is not None:
         raise PromptError(
-            f"the template placeholder {shown} {problem}; a placeholder is a field name "
+            f"the template placeholder {placeholder} {problem}; a placeholder is a field name "
             "and nothing else, like {question}"
         )
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import math
 import re
 import uuid
@@ -42,6 +43,10 @@ MAX_DEPTH = 100
 
 SURROGATE = re.compile("[\ud800-\udfff]")
 """A lone surrogate; decoded text (UTF-8, or JSON's escaped pairs) never holds one otherwise."""
+
+_UNPRINTABLE = re.compile("[\ud800-\udfff\x7f-\x9f\u2028\u2029]")
+"""What ``shown`` escapes beyond JSON's own escapes: surrogates, DEL and C1 controls, and
+the Unicode line and paragraph separators."""
 
 _ISO_TYPES = (datetime.datetime, datetime.date, datetime.time)
 
@@ -65,9 +70,11 @@ def plain_row(source: str, row: RawRow) -> RawRow:
         try:
             values[name] = _plain(value, 0)
         except _Refused as refused:
-            raise DataError(f"{source}, {row.where}: {_phrase(str(refused), name)}") from None
+            raise DataError(
+                f"{source}, {row.where}: {_phrase(str(refused), shown(name))}"
+            ) from None
         except RecursionError:  # a structure built in Python, deeper than it can walk
-            raise DataError(f"{source}, {row.where}: {_phrase(TOO_DEEP, name)}") from None
+            raise DataError(f"{source}, {row.where}: {_phrase(TOO_DEEP, shown(name))}") from None
     return RawRow(values, row.where)
 
 
@@ -127,6 +134,14 @@ def _converted(value: Any, depth: int) -> Any:
         f"holds a value of type {type(value).__name__}; expected text, a number, "
         "true/false, null, a list or an object"
     )
+
+
+def shown(text: str, most: int = 80) -> str:
+    """Text from a file as a message quotes it: one line, unprintable characters escaped
+    (a newline as \\n, a lone surrogate as \\ud800), cut to ``most`` characters."""
+    escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+    escaped = _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", escaped)
+    return escaped if len(escaped) <= most else escaped[: most - 3] + "..."
 
 
 def kind_of(value: object) -> str:

@@ -25,6 +25,7 @@ from assay.data.example import RawRow
 from assay.data.fields import as_text
 from assay.data.loaders import read_rows
 from assay.data.prompts import Prompt
+from assay.data.values import shown
 from assay.exceptions import DataError, ModelError
 from assay.models.base import (
     Generation,
@@ -186,7 +187,7 @@ def _by_id(name: str, answers: Sequence[_Answer]) -> dict[str, _Answer]:
         earlier = index.setdefault(answer.id, answer)
         if earlier is not answer:
             raise DataError(
-                f"{name}: the id '{answer.id}' appears twice, at {earlier.where} and "
+                f"{name}: the id '{shown(answer.id)}' appears twice, at {earlier.where} and "
                 f"{answer.where}; a predictions file gives one prediction per example"
             )
     return index
@@ -204,7 +205,7 @@ def _by_input(name: str, answers: Sequence[_Answer], *, ids_given: bool) -> dict
             continue
         if not ids_given:
             raise DataError(
-                f"{name}: the input '{_short(answer.input)}' appears twice with different "
+                f"{name}: the input '{shown(answer.input, 60)}' appears twice with different "
                 f"predictions, at {earlier.where} and {answer.where}; give each row an id "
                 "column to say which example each answers"
             )
@@ -212,8 +213,3 @@ def _by_input(name: str, answers: Sequence[_Answer], *, ids_given: bool) -> dict
             earlier.id, earlier.input, earlier.text, earlier.where, clash=answer.where
         )
     return index
-
-
-def _short(text: str, most: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= most else flat[: most - 3] + "..."
