@@ -57,6 +57,11 @@ def main() -> None:
     parser.add_argument("--generate", type=int, default=0, help="real outputs for K rows per task")
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--data-dir", type=Path, default=SHARED)
+    parser.add_argument(
+        "--write-cases",
+        type=Path,
+        help="also write the harness's prompts and answers as test cases into this folder",
+    )
     args = parser.parse_args()
     os.environ["NLTK_DATA"] = _punkt_tab()
     try:
@@ -78,7 +83,13 @@ def main() -> None:
     print("-" * len(header))
     totals = [0, 0, 0, 0, 0]
     for name in names:
-        row = _compare(name, args.data_dir, args.rows, outputs.get(name, {}))
+        cases: list[dict[str, Any]] | None = [] if args.write_cases else None
+        row = _compare(name, args.data_dir, args.rows, outputs.get(name, {}), cases)
+        if args.write_cases and cases is not None:
+            args.write_cases.mkdir(parents=True, exist_ok=True)
+            (args.write_cases / f"{name}.json").write_text(
+                json.dumps({"task": name, "cases": cases}, indent=1, ensure_ascii=False) + "\n"
+            )
         totals = [a + b for a, b in zip(totals, row, strict=True)]
         rows, same_prompts, responses, same_answers, same_scores = row
         good = same_prompts == rows and same_answers == responses and same_scores == responses
@@ -96,7 +107,13 @@ def main() -> None:
     raise SystemExit(0 if ok else 1)
 
 
-def _compare(name: str, data: Path, rows: int, generated: dict[int, str]) -> list[int]:
+def _compare(
+    name: str,
+    data: Path,
+    rows: int,
+    generated: dict[int, str],
+    cases: list[dict[str, Any]] | None = None,
+) -> list[int]:
     from assay.bench import DataSource, build_questions, get_task
 
     task = get_task(name)
@@ -107,10 +124,8 @@ def _compare(name: str, data: Path, rows: int, generated: dict[int, str]) -> lis
     questions = build_questions(task, docs, pool, shots)
     harness = _harness_task(name, data, shots)
     harness_docs = list(harness.eval_docs)[:rows]
-    same_prompts = sum(
-        harness.fewshot_context(doc, shots) == q.context
-        for doc, q in zip(harness_docs, questions, strict=True)
-    )
+    prompts = [harness.fewshot_context(doc, shots) for doc in harness_docs]  # in order, once
+    same_prompts = sum(p == q.context for p, q in zip(prompts, questions, strict=True))
     responses = same_answers = same_scores = 0
     for index, (doc, question) in enumerate(zip(harness_docs, questions, strict=True)):
         candidates = _responses(name, question, docs, pool, index)
@@ -118,6 +133,16 @@ def _compare(name: str, data: Path, rows: int, generated: dict[int, str]) -> lis
             candidates.insert(0, generated[index])
         for response in candidates:
             theirs_answers, theirs_scores = _harness_grade(harness, doc, response)
+            if cases is not None and index < 2:
+                cases.append(
+                    {
+                        "row": index,
+                        "prompt": prompts[index] if not any(c["row"] == index for c in cases) else None,
+                        "response": response,
+                        "answers": theirs_answers,
+                        "scores": theirs_scores,
+                    }
+                )
             graded = task.grade(question.doc or {}, question.target or "", response)  # type: ignore[attr-defined]
             mine_answers = dict(graded.extracted)
             mine_scores = _as_harness_scores(name, graded)

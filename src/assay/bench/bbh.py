@@ -79,6 +79,7 @@ class BbhCot(FilteredMatchTask):
         self.subset = subset
         self.name = PREFIX + subset
         self.dataset_name = subset
+        self._prompts: dict[Path, tuple[str, list[Doc]]] = {}
         self._prompt: tuple[str, list[Doc]] | None = None
 
     def eval_data(self) -> DataSpec:
@@ -104,15 +105,15 @@ class BbhCot(FilteredMatchTask):
         return str(doc["target"])
 
     def _cot_prompt(self, source: DataSource) -> tuple[str, list[Doc]]:
-        if self._prompt is None:
-            if source.data_dir is None:
-                raise DataError(
-                    f"{self.name}: the chain-of-thought prompts are read from "
-                    f"bbh/cot-prompts/{self.subset}.txt under --data-dir; pass --data-dir"
-                )
-            self._prompt = read_cot_prompt(
-                Path(source.data_dir) / "bbh" / "cot-prompts" / f"{self.subset}.txt"
+        if source.data_dir is None:
+            raise DataError(
+                f"{self.name}: the chain-of-thought prompts are read from "
+                f"bbh/cot-prompts/{self.subset}.txt under --data-dir; pass --data-dir"
             )
+        path = Path(source.data_dir) / "bbh" / "cot-prompts" / f"{self.subset}.txt"
+        if path not in self._prompts:
+            self._prompts[path] = read_cot_prompt(path)
+        self._prompt = self._prompts[path]  # the description of the prompts last read
         return self._prompt
 
 
@@ -124,15 +125,27 @@ def read_cot_prompt(path: Path) -> tuple[str, list[Doc]]:
         raise DataError(
             f"{path}: no such file (BIG-Bench Hard's CoT prompt, from the paper's cot-prompts/)"
         ) from None
-    description, *shots = text.split("\n-----\n")[-1].split("\n\n")
+    paragraphs = text.split("\n-----\n")[-1].split("\n\n")
+    # The description is every paragraph before the first question (snarks has two); a
+    # paragraph that does not start a question belongs to the example before it.
+    first = next((i for i, p in enumerate(paragraphs) if p.startswith("Q: ")), len(paragraphs))
+    description = "\n\n".join(paragraphs[:first])
+    shots: list[str] = []
+    for paragraph in paragraphs[first:]:
+        if paragraph.startswith("Q: ") or not shots:
+            shots.append(paragraph)
+        else:
+            shots[-1] += "\n\n" + paragraph
     examples: list[Doc] = []
     for number, shot in enumerate(shots, start=1):
-        question, found, answer = shot.partition(THINK)
-        if not found or not question.startswith("Q: "):
+        # "A: Let's think step by step." ends its line in most files and is followed by a
+        # space in a few (sports_understanding); the harness's examples have a line break.
+        question, found, answer = shot.partition(THINK.rstrip("\n"))
+        if not found or not question.startswith("Q: ") or answer[:1] not in ("\n", " "):
             raise DataError(
                 f"{path}: example {number} is not 'Q: ...{THINK!r}...' as a CoT prompt's are"
             )
-        examples.append({"input": question.removeprefix("Q: "), "target": answer})
+        examples.append({"input": question.removeprefix("Q: "), "target": answer[1:]})
     if not examples:
         raise DataError(f"{path}: no worked examples after the description")
     return description, examples
