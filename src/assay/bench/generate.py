@@ -22,8 +22,9 @@ from assay.bench.generative import GenerativeTask
 from assay.bench.tasks import get_task
 from assay.data.prompts import Prompt
 from assay.evaluation.evaluate import cache_key, generation_fields
+from assay.executors.base import Executor
 from assay.metrics.base import Score
-from assay.models.base import Generation, GenerationParams, Model
+from assay.models.base import Generation, GenerationParams
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import ExampleResult, RunStats
 from assay.store import Store
@@ -53,15 +54,17 @@ class GenerationJob:
 
 
 def answer_questions(
-    model: Model, store: Store, recorder: RunRecorder, job: GenerationJob, stats: RunStats
+    executor: Executor, store: Store, recorder: RunRecorder, job: GenerationJob, stats: RunStats
 ) -> None:
     """Answer every question of the job: from the cache, else generated; commit as they come.
 
     Questions are generated in groups that share generation parameters (a task's stop
-    strings and token budget), each group in one call to the model.
+    strings and token budget), each group in one call to the executor (the model in this
+    process, or its replicas).
     """
     if not job.questions:
         return
+    model = executor.model
     prompts = {id(q): Prompt(content=q.context, chat=False) for q in job.questions}
     params = {id(q): _task(q).generation() for q in job.questions}
     keys = {
@@ -75,7 +78,7 @@ def answer_questions(
     missing = [q for q in job.questions if keys[id(q)] not in hits]
     if not missing:
         return
-    model.load()
+    executor.start()
     groups: dict[str, list[Question]] = {}
     for question in missing:
         groups.setdefault(cache_key("", "", params[id(question)]), []).append(question)
@@ -85,7 +88,7 @@ def answer_questions(
     try:
         with progress:
             for group in groups.values():
-                _generate(model, group, params[id(group[0])], prompts, writer, progress)
+                _generate(executor, group, params[id(group[0])], prompts, writer, progress)
     finally:
         writer.flush()
     seconds = time.perf_counter() - began
@@ -98,7 +101,7 @@ def answer_questions(
 
 
 def _generate(
-    model: Model,
+    executor: Executor,
     group: list[Question],
     params: GenerationParams,
     prompts: Mapping[int, Prompt],
@@ -109,7 +112,7 @@ def _generate(
         writer.answer(group[position], generation)
         progress.advance(tokens=generation.completion_tokens)
 
-    model.generate([prompts[id(q)] for q in group], params, on_result=on_result)
+    executor.generate([prompts[id(q)] for q in group], params, on_result)
 
 
 class _AnswerWriter:

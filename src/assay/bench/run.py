@@ -296,7 +296,7 @@ class _Bench:
             progress=self.options.progress,
             flush_every=self.options.model.batch_size,
         )
-        answer_questions(self.model, self.store, recorder, job, stats)
+        answer_questions(self.executor, self.store, recorder, job, stats)
 
     def _cache_key(self, request: tuple[str, str]) -> str:
         return loglikelihood_key(self.model.info.fingerprint, *request)

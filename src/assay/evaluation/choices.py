@@ -104,7 +104,7 @@ def classify(evaluation: _Evaluation, recorder: RunRecorder, stats: RunStats) ->
     writer.add_ready(pending, answers)
     missing = [r for r in requests if r not in answers]
     if missing:
-        model.load()
+        evaluation.executor.start()
         engine = LoglikelihoodStats()
         progress = WorkProgress(
             writer.waiting, enabled=evaluation.options.progress, description="scoring", unit="ex"
@@ -119,7 +119,7 @@ def classify(evaluation: _Evaluation, recorder: RunRecorder, stats: RunStats) ->
 
         try:
             with progress:
-                model.loglikelihood(missing, on_result=on_result, stats=engine)
+                evaluation.executor.loglikelihood(missing, on_result, engine)
         finally:
             writer.flush()
         stats.seconds = round(time.perf_counter() - began, 3)
