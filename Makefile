@@ -53,12 +53,13 @@ iterate: setup
 	mkdir -p runs
 	rm -f $(ITERATE_DB) $(ITERATE_DB)-wal $(ITERATE_DB)-shm
 	ASSAY_DB=$(ITERATE_DB) $(BIN)/assay eval --model smollm2-135m-instruct \
-		--data examples/qa/train.jsonl --name base-on-train --no-progress
+		--data examples/qa/train.jsonl --name base-on-train --max-new-tokens 64 --no-progress
 	ASSAY_DB=$(ITERATE_DB) $(BIN)/assay errors base-on-train --train examples/qa/train.jsonl \
-		--export verbose,incorrect -o runs/base-errors.jsonl --force
+		--export truncated,verbose,incorrect -o runs/base-errors.jsonl --force
 	ASSAY_DB=$(ITERATE_DB) $(PY) examples/finetune/train_lora.py --out runs/ft-v1 \
 		--extra runs/base-errors.jsonl --epochs $(ITERATE_EPOCHS) \
-		--eval-data examples/qa/test.jsonl --eval-steps $(ITERATE_EVAL_STEPS) --name ft-v1
+		--eval-data examples/qa/test.jsonl --eval-steps $(ITERATE_EVAL_STEPS) \
+		--eval-max-new-tokens 64 --name ft-v1
 	ASSAY_DB=$(ITERATE_DB) $(BIN)/assay eval --model smollm2-135m-instruct \
 		--data examples/qa/test.jsonl --name base --no-progress
 	ASSAY_DB=$(ITERATE_DB) $(BIN)/assay eval --model smollm2-135m-instruct --adapter runs/ft-v1 \

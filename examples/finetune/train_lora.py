@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -59,6 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--eval-data", default=None, help="evaluate with assay on this test set")
     parser.add_argument("--eval-steps", type=int, default=10, help="evaluate every N steps")
     parser.add_argument("--eval-metrics", default="exact_match,f1")
+    parser.add_argument("--eval-limit", type=int, default=None, help="first N test rows only")
+    parser.add_argument("--eval-max-new-tokens", type=int, default=128)
     parser.add_argument("--db", default=None, help="assay store for the in-training runs")
     return parser.parse_args(argv)
 
@@ -157,14 +160,23 @@ def main(argv: list[str] | None = None) -> None:
     name = args.name or args.out.name
     callbacks = []
     if args.eval_data:
+        from assay import DataOptions, EvalOptions, GenerationParams
         from assay.integrations.transformers import AssayCallback
 
+        log = logging.getLogger("assay")  # the callback says one line per checkpoint
+        log.addHandler(logging.StreamHandler(sys.stderr))
+        log.setLevel(logging.INFO)
         callbacks.append(
             AssayCallback(
                 args.eval_data,
                 group=name,
                 every=args.eval_steps,
-                metrics=args.eval_metrics.split(","),
+                options=EvalOptions(
+                    metrics=tuple(args.eval_metrics.split(",")),
+                    data=DataOptions(limit=args.eval_limit),
+                    generation=GenerationParams(max_new_tokens=args.eval_max_new_tokens),
+                    progress=False,
+                ),
                 store=args.db,
             )
         )

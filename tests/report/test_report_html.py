@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from assay.arena import Battle, save_battles
 from assay.cli import app
+from assay.error_analysis import ExampleError, save_errors
 from assay.metrics.base import MetricSummary, Score
 from assay.review import Label, save_label
 from assay.runs.records import ExampleResult, RunInfo
@@ -76,6 +77,7 @@ def db(tmp_path: Path) -> Path:
         _run(store, "rrrr00000001", "base", {0})
         _run(store, "rrrr00000002", "tuned", {0, 1, 2})
         save_label(store, Label("rrrr00000001", "ex3", "ann", "incorrect", ["hallucination"]))
+        save_errors(store, "rrrr00000001", [ExampleError("ex3", "incorrect", "high", "em 0")])
         save_battles(store, [Battle("tuned", "base", "model_a", source="human", decided_by="ann")])
     return path
 
@@ -90,16 +92,18 @@ def _report(db: Path, tmp_path: Path, *ids: str) -> str:
 def test_report_has_everything_and_escapes_model_text(db: Path, tmp_path: Path) -> None:
     html = _report(db, tmp_path, "rrrr00000001", "rrrr00000002")
     for part in (
-        'id="runs"',
+        'id="eval-runs"',
         'id="metrics"',
         'id="comparison"',
         'id="categories"',
+        'id="label-categories"',
         'id="ratings-human"',
         'id="examples"',
         'id="metrics-plot"',
         'id="categories-plot"',
     ):
-        assert part in html
+        assert part in html, part
+    assert 'id="bench-runs"' not in html  # no bench run: no bench section
     assert "<script>window.pwned" not in html and "<img src=x" not in html
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html
     assert "0.250" in html and "+0.500" in html  # base mean, tuned minus base
@@ -132,42 +136,48 @@ def _text(cell: str) -> str:
     return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
 
 
+def _cards(html: str) -> dict[str, list[str]]:
+    """Example id -> each answer's text and scores, as the cards show them."""
+    cards = {}
+    for card in re.findall(r'<article class="example"(.*?)</article>', html, flags=re.S):
+        example_id = _text(re.search(r'<span class="mono dim">(.*?)</span>', card).group(1))  # type: ignore[union-attr]
+        answers = re.findall(r'<div class="answer[^"]*">(.*?)\n</div>', card, flags=re.S)
+        cards[example_id] = [_text(a) for a in answers]
+    return cards
+
+
 def test_a_bench_run_shows_its_per_question_scores(honest_db: Path, tmp_path: Path) -> None:
     html = _report(honest_db, tmp_path, RUN_BENCH)
-    metrics = {row[0]: row[1] for row in _cells(html, "metrics")}
+    metrics = {row[0]: row[1] for row in _cells(html, "bench-metrics")}
     assert metrics == {
         "arc_challenge/acc": "0.500 [0.150, 0.850] n=4",
         "arc_challenge/acc_norm": "0.500 [0.150, 0.850] n=4",
         "truthfulqa_mc2/mc2": "0.500 [0.375, 0.625] n=2",
     }
-    header = re.search(r'<table id="examples">\s*<thead><tr>(.*?)</tr>', html, flags=re.S)
-    assert header and re.findall(r"<th>(.*?)</th>", header.group(1))[-3:] == [
-        "acc",
-        "acc_norm",
-        "mc2",
-    ]
-    rows = _cells(html, "examples")
-    assert [row[-3:] for row in rows] == [
-        ["1.000", "1.000", ""],
-        ["0.000", "1.000", ""],
-        ["0.000", "0.000", ""],
-        ["1.000", "0.000", ""],
-        ["", "", "0.625"],
-        ["", "", "0.375"],
+    assert 'id="eval-runs"' not in html and 'id="bench-plot"' in html
+    scores = [answer.split(" ", 3)[-1] for (answer,) in _cards(html).values()]
+    assert [re.sub(r"^.*?((acc|mc2) )", r"\1", s) for s in scores] == [
+        "acc 1.000 · acc_norm 1.000",
+        "acc 0.000 · acc_norm 1.000",
+        "acc 0.000 · acc_norm 0.000",
+        "acc 1.000 · acc_norm 0.000",
+        "mc2 0.625",
+        "mc2 0.375",
     ]
 
 
 def test_a_run_with_failed_examples_says_so(honest_db: Path, tmp_path: Path) -> None:
     html = _report(honest_db, tmp_path, RUN_FAILED)
-    (run,) = _cells(html, "runs")
+    (run,) = _cells(html, "eval-runs")
     assert run[5] == f"incomplete {FAILED_MESSAGE}"
     metrics = {row[0]: row[1] for row in _cells(html, "metrics")}
     assert metrics["judge"] == "7.000 [7.000, 7.000] n=3, 1 unscored"
     assert metrics["exact_match"] == "0.500 [0.150, 0.850] n=4"
-    rows = {row[0]: row[3:] for row in _cells(html, "examples")}
+    cards = _cards(html)
     for failed in ("ex1", "ex4"):
-        assert rows[failed] == [f"failed {FAILED_ERROR}", "–", "–"]
-    assert rows["ex3"] == ["Paris is the capital 3", "0.000", "7.000"]
+        assert cards[failed] == [f"flaky endpoint failed {FAILED_ERROR}"]
+    assert cards["ex3"] == ["flaky endpoint Paris is the capital 3 exact_match 0.000 · judge 7.000"]
+    assert cards["ex5"] == ["flaky endpoint Paris is the capital 5 exact_match 0.000 · judge –"]
 
 
 def test_the_report_allows_only_its_own_script_and_style(db: Path, tmp_path: Path) -> None:
@@ -228,9 +238,14 @@ def test_report_opens_in_the_browser(db: Path, tmp_path: Path) -> None:
         assert XSS in page.inner_text("#examples")
         assert page.evaluate("document.getElementById('metrics-plot').naturalWidth") > 100
         assert "tuned" in page.inner_text("#ratings-human")
-        page.fill("#search", "question 3")
-        assert page.locator("#examples tbody tr:visible").count() == 1
-        page.fill("#search", "")
+        page.fill("#examples input[type=search]", "question 3")
+        assert page.locator("#examples .example:visible").count() == 1
+        page.fill("#examples input[type=search]", "")
+        page.click("#examples button[data-outcome=fixed]")
+        assert page.locator("#examples .example:visible").count() == 2
+        page.click("#examples button[data-outcome='']")
+        page.select_option("#examples select.category", "incorrect")
+        assert page.locator("#examples .example:visible").count() == 1
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         assert violations == []  # the hashed script and style run, nothing else is asked for
         blocked = page.evaluate(

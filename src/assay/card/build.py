@@ -42,6 +42,7 @@ from assay.card.records import (
 from assay.compare import compare_runs
 from assay.compare.paired import MetricComparison
 from assay.exceptions import AssayError
+from assay.report.formatting import DIRECTIONLESS
 from assay.runs.records import ExampleResult, Run, RunInfo
 from assay.runs.verdicts import higher_is_better, refuse_unfinished
 from assay.slices import compare_slices, split, sub_run
@@ -393,7 +394,7 @@ def curve(store: Store, group: str | None) -> Curve | None:
         CurvePoint(step, info.id, dict(info.summary)) for step, info in sorted(by_step.items())
     ]
     best: dict[str, int] = {}
-    for name in dict.fromkeys(m for p in points for m in p.summary):
+    for name in dict.fromkeys(m for p in points for m in p.summary if m not in DIRECTIONLESS):
         scored = [
             (p.summary[name].mean, p.step)
             for p in points

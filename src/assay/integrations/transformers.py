@@ -24,14 +24,14 @@ same as without the callback. The twin's merge is the arithmetic `assay eval
 checkpoint saved and evaluated separately give the same answers.
 
 **The fingerprint of a live model** (what keys its runs and its generation cache) is a
-content hash of every parameter (name, shape, dtype, bytes), plus the kernels, dtype
-and tokenizer. Each parameter's hash is remembered until its tensor changes: frozen
-tensors (a LoRA's base weights) are hashed once per training, trainable ones are
-hashed again at each evaluation (an optimizer step updates them in place, which bumps
-torch's version counter of the tensor; the memo is keyed on it). Two checkpoints
-with the same weights (an evaluation repeated without a step between) share a
-fingerprint, so the second one is read from the cache; any step gives a new one, so
-outputs are never reused across different weights.
+content hash of every parameter and buffer (name, shape, dtype, bytes), plus the
+kernels, dtype and tokenizer. Trainable tensors (a LoRA's few megabytes) are hashed
+at every evaluation; frozen ones (the base weights under a LoRA) once per training,
+their hash remembered until torch's in-place version counter of the tensor says it
+was written. Two checkpoints with the same weights (an evaluation repeated without a
+step between, or a first step taken at a warm-up learning rate of 0) share a
+fingerprint, so the second one is read from the generation cache; any change of a
+weight gives a new one, so outputs are never reused across different weights.
 """
 
 from __future__ import annotations
@@ -69,11 +69,13 @@ __all__ = ["AssayCallback", "Checkpoint", "LiveModel", "ParameterDigests", "eval
 
 
 class ParameterDigests:
-    """Content hashes of a model's parameters, each remembered until its tensor changes.
+    """Content hashes of a model's parameters: trainable ones read at every call, frozen
+    ones remembered until their tensor changes.
 
-    The memo is keyed on the tensor's storage, shape and torch's in-place version
-    counter, which every in-place update (an optimizer step) bumps, so an unchanged
-    tensor is never read twice and a changed one always is.
+    A frozen tensor's memo is keyed on its storage, shape and torch's in-place version
+    counter (any in-place write bumps it), so the base weights under a LoRA are read
+    once per training; trainable tensors are read every time, so no optimizer's way of
+    writing them can leave a stale hash.
     """
 
     def __init__(self) -> None:
@@ -83,6 +85,9 @@ class ParameterDigests:
         """One digest over every parameter and buffer of the model, by name."""
         parts = []
         for name, tensor in _named_tensors(model):
+            if tensor.requires_grad:  # trained: read every time, whatever the optimizer did
+                parts.append(f"{name}={_tensor_digest(tensor)}")
+                continue
             key = (tensor.data_ptr(), tensor._version, tuple(tensor.shape))
             known = self._memo.get(name)
             if known is None or known[0] != key:

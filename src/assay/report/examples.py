@@ -78,9 +78,8 @@ def answer_view(
     scores: list[tuple[str, float | None]] = []
     for metric in metrics:
         score = result.scores.get(metric)
-        value = None if score is None or math.isnan(score.value) else score.value
-        if score is not None or not result.failed:
-            scores.append((metric, value))
+        if score is not None:  # NaN (a judge reply it could not read) shows as "–"
+            scores.append((metric, None if math.isnan(score.value) else score.value))
     pieces = [] if result.failed else diff_pieces(result.reference or "", result.prediction)[1]
     return AnswerView(
         run=run_name,

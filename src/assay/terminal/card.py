@@ -12,6 +12,7 @@ from rich.table import Table
 
 from assay.card.records import BenchSection, Card, Curve, TaskSection
 from assay.compare.paired import MetricComparison
+from assay.report.formatting import DIRECTIONLESS
 from assay.terminal.slices import compared_slices
 from assay.terminal.text import escape, interval, number
 
@@ -178,4 +179,6 @@ def _paired_cells(m: MetricComparison) -> list[str]:
 
 
 def _verdict(m: MetricComparison) -> str:
+    if m.metric in DIRECTIONLESS and m.verdict != "same":
+        return "changed"  # no better direction (length): a change, not better or worse
     return f"[{VERDICT_STYLE.get(m.verdict, 'white')}]{m.verdict}[/]"

@@ -9,6 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from assay.report.formatting import DIRECTIONLESS
 from assay.slices import SMALL_SLICE, SliceComparison, SliceSummary
 from assay.terminal.text import counted, escape, interval, number
 
@@ -58,6 +59,7 @@ def compared_slices(
     for piece in slices:
         for index, m in enumerate(piece.comparison.metrics):
             color = {"better": "green", "worse": "red"}.get(m.verdict, "white")
+            said = "changed" if m.metric in DIRECTIONLESS and m.verdict != "same" else m.verdict
             flag = f" {SMALL}" if piece.small else ""
             table.add_row(
                 f"{escape(piece.value)}{flag}" if index == 0 else "",
@@ -68,7 +70,7 @@ def compared_slices(
                 f"{m.diff:+.3f}",
                 f"{m.ci_low:+.3f}–{m.ci_high:+.3f}",
                 f"{m.p_value:.3g}",
-                f"[{color}]{m.verdict}[/]",
+                f"[{color}]{said}[/]" if said == m.verdict else said,
             )
     console.print(table)
     _small_note(console, any(s.small for s in slices))

@@ -1,0 +1,168 @@
+"""What evaluation during training costs: one in-training evaluation of the 48-example
+test set (assay.integrations.transformers, on the live model) against a separate eval
+of the same checkpoint saved to disk, in one run.
+
+Steps: a LoRA on the bundled SmolLM2 is trained a few steps (examples/finetune's
+script's encoding), then
+
+- in training: `evaluate_live` on the live peft model, in this process: fingerprint of
+  the live weights, inference twin (LoRA merged, weights packed), generation,
+  scoring, store, everything included;
+- separately: the adapter saved, then (a) `assay eval --adapter` as its own process,
+  wall time from start to exit, and (b) the same through the API in this process with
+  the phases apart: the load (`load_model(...).load()`: weights, adapter merged,
+  packed) and the eval without it.
+
+The target: the in-training evaluation takes at most the separate eval's time
+without the load. Neither reads the generation cache (both generate every answer),
+and both generate the same tokens (the twin's merge is the one a saved adapter gets).
+
+    python perf/bench_callback.py [--steps 3] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST = ROOT / "examples" / "qa" / "test.jsonl"
+TRAIN = ROOT / "examples" / "qa" / "train.jsonl"
+
+
+def _script() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "train_lora", ROOT / "examples" / "finetune" / "train_lora.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _trained(steps: int, folder: Path) -> tuple[Any, Any]:
+    from peft import LoraConfig, get_peft_model
+    from transformers import Trainer, TrainingArguments
+
+    from assay.models.base import ModelOptions
+    from assay.models.registry import load_model
+
+    hf: Any = load_model("smollm2-135m-instruct", ModelOptions(pack_weights=False))
+    hf.load()
+    torch.manual_seed(0)
+    model = get_peft_model(
+        copy.deepcopy(hf.model),
+        LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM"),
+    )
+    script = _script()
+    rows = [script.encode(hf.tokenizer, m) for m in script.read_rows([TRAIN], 32)]
+    trainer = Trainer(
+        model=model,
+        args=TrainingArguments(
+            output_dir=str(folder / "out"),
+            max_steps=steps,
+            per_device_train_batch_size=8,
+            learning_rate=1e-3,
+            save_strategy="no",
+            report_to="none",
+            use_cpu=True,
+            disable_tqdm=True,
+            remove_unused_columns=False,
+        ),
+        train_dataset=rows,
+        data_collator=script.collate,
+        processing_class=hf.tokenizer,
+    )
+    trainer.train()
+    return model, hf.tokenizer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=None, help="first N test rows only")
+    args = parser.parse_args()
+
+    from assay import DataOptions, EvalOptions, evaluate
+    from assay.integrations.transformers import evaluate_live
+    from assay.models.base import ModelOptions
+    from assay.models.registry import load_model
+
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        model, tokenizer = _trained(args.steps, folder)
+        options = EvalOptions(
+            metrics=("exact_match", "f1"),
+            data=DataOptions(limit=args.limit),
+            use_cache=False,
+            progress=False,
+        )
+        model.train()  # as the Trainer leaves it between steps
+
+        began = time.perf_counter()
+        live_run, live = evaluate_live(
+            model,
+            tokenizer,
+            TEST,
+            group="bench",
+            step=args.steps,
+            options=options,
+            store=str(folder / "live.db"),
+        )
+        in_training = time.perf_counter() - began
+
+        adapter = folder / "adapter"
+        model.save_pretrained(adapter)
+
+        command = [
+            sys.executable, "-m", "assay", "eval", "--model", "smollm2-135m-instruct",
+            "--adapter", str(adapter), "--data", str(TEST), "--metrics", "exact_match,f1",
+            "--no-cache", "--no-progress", "--db", str(folder / "cli.db"),
+        ]  # fmt: skip
+        if args.limit:
+            command += ["--limit", str(args.limit)]
+        began = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        process = time.perf_counter() - began
+
+        began = time.perf_counter()
+        separate = load_model("smollm2-135m-instruct", ModelOptions(adapter=adapter))
+        separate.load()
+        load = time.perf_counter() - began
+        began = time.perf_counter()
+        separate_run = evaluate(separate, TEST, options=options, store=str(folder / "separate.db"))
+        without_load = time.perf_counter() - began
+
+        same = [r.prediction for r in live_run.results] == [
+            r.prediction for r in separate_run.results
+        ]
+        tokens = sum(r.completion_tokens for r in live_run.results)
+        print(f"{len(live_run.results)} examples, {tokens} tokens generated, {args.steps} steps")
+        print(
+            f"in training (evaluate_live):       {in_training:7.2f} s  "
+            f"(twin {live.twin_seconds:.2f} s, generation {live_run.info.stats.seconds:.2f} s)"
+        )
+        print(f"separate assay eval process:       {process:7.2f} s  (start, imports, load)")
+        print(f"separate, in process: load        {load:7.2f} s")
+        print(
+            f"separate, in process: eval        {without_load:7.2f} s  "
+            f"(generation {separate_run.info.stats.seconds:.2f} s)"
+        )
+        verdict = "met" if in_training <= without_load else "missed"
+        print(
+            f"target (in training <= separate without the load): {verdict} "
+            f"({in_training / without_load:.2f}x); same answers: {same}"
+        )
+
+
+if __name__ == "__main__":
+    main()
