@@ -30,7 +30,12 @@ def forbidden_words(response: str, args: InstructionArgs) -> bool:
 
 @instruction("keywords:letter_frequency")
 def letter_frequency(response: str, args: InstructionArgs) -> bool:
-    """A letter appears less than / at least N times, in either case."""
+    """A letter appears less than / at least N times, in either case.
+
+    Two IFEval rows ask for a character that is not a letter ("#", "!"): it is counted
+    as asked. (The paper's code, and the harness's copy, draw a random letter instead
+    there, so their verdict on those two instructions is a coin toss.)
+    """
     letter = args.need("letter").strip().lower()
     count = collections.Counter(response.lower())[letter]
     return compare(count, args.need("let_relation"), args.need("let_frequency"))
