@@ -83,7 +83,7 @@ def score_prompts(
             node = node.children.setdefault(token, _Node())
         node.ends = True
     pairs: list[tuple[list[int], list[int]]] = []
-    _edges(root, [], pairs)
+    _edges(root, pairs)
     scores: list[TokenScores] = [TokenScores((), ())] * len(pairs)
     for passes in _passes(pairs):
         scored = score_tokens(
@@ -94,29 +94,33 @@ def score_prompts(
     return [_assemble(root, prompt, pairs, scores) for prompt in prompts]
 
 
-def _edges(node: _Node, path: list[int], pairs: list[tuple[list[int], list[int]]]) -> None:
-    """Append one pair per edge below `node` (reached by `path`), marking where each token is
-    scored. Iterative over edges, recursive only over branches."""
-    for token, child in node.children.items():
-        tokens, end = [token], child
-        chain = [child]
-        while len(end.children) == 1 and not end.ends:
-            token, end = next(iter(end.children.items()))
-            tokens.append(token)
-            chain.append(end)
-        if path:
-            context, continuation, scored = list(path), list(tokens), chain
-        else:  # a first token has nothing before it: it is the context
-            context, continuation, scored = tokens[:1], tokens[1:], chain[1:]
-        index = len(pairs)
-        for offset, member in enumerate(scored):
-            member.where = (index, offset)
-        if end.ends and not end.children:
-            end.after = (index, len(continuation))
-            continuation.append(PLACEHOLDER)
-        if continuation:
-            pairs.append((context, continuation))
-        _edges(end, path + tokens, pairs)
+def _edges(root: _Node, pairs: list[tuple[list[int], list[int]]]) -> None:
+    """Append one pair per edge of the trie under `root`, marking where each token is scored
+    (depth first, with a stack: a hostile batch may branch thousands of levels deep)."""
+    stack: list[tuple[_Node, list[int]]] = [(root, [])]
+    while stack:
+        node, path = stack.pop()
+        for token, child in node.children.items():
+            tokens, end = [token], child
+            chain = [child]
+            while len(end.children) == 1 and not end.ends:
+                token, end = next(iter(end.children.items()))
+                tokens.append(token)
+                chain.append(end)
+            if path:
+                context, continuation, scored = path, list(tokens), chain
+            else:  # a first token has nothing before it: it is the context
+                context, continuation, scored = tokens[:1], tokens[1:], chain[1:]
+            index = len(pairs)
+            for offset, member in enumerate(scored):
+                member.where = (index, offset)
+            if end.ends and not end.children:
+                end.after = (index, len(continuation))
+                continuation.append(PLACEHOLDER)
+            if continuation:
+                pairs.append((context, continuation))
+            if end.children:
+                stack.append((end, path + tokens))
 
 
 def _passes(pairs: list[tuple[list[int], list[int]]]) -> list[list[int]]:
