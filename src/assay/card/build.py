@@ -41,6 +41,7 @@ from assay.card.records import (
 )
 from assay.compare import compare_runs
 from assay.compare.paired import MetricComparison
+from assay.error_analysis.records import ExampleError
 from assay.exceptions import AssayError
 from assay.report.formatting import DIRECTIONLESS
 from assay.runs.records import ExampleResult, Run, RunInfo
@@ -112,6 +113,10 @@ def build_card(
             if base_bench is None:
                 card.refusals.append(
                     Refusal(_who(side.bench), "", "the base has no bench run to pair it with")
+                )
+            elif base_bench.id == side.bench.id:
+                card.refusals.append(
+                    Refusal(_who(side.bench), _who(side.bench), "the same run as the base's")
                 )
             else:
                 tuned_bench = store.load_run(side.bench.id)
@@ -233,10 +238,10 @@ def error_shifts(
     return shifts, per_example
 
 
-def _by_category(errors: Sequence[object]) -> dict[str, list[str]]:
+def _by_category(errors: Sequence[ExampleError]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for error in errors:
-        found.setdefault(error.category, []).append(error.example_id)  # type: ignore[attr-defined]
+        found.setdefault(error.category, []).append(error.example_id)
     return found
 
 

@@ -97,6 +97,8 @@ def pair_eval(base: Sequence[Run], tuned: Run) -> tuple[Run | None, Refusal | No
     """The base run on the same examples as the fine-tune's run, or why there is none."""
     if not base:
         return None, Refusal(_who(tuned.info), "", "the base has no eval run to pair it with")
+    if any(run.id == tuned.id for run in base):
+        return None, Refusal(_who(tuned.info), _who(tuned.info), "the same run as the base's")
     ids = {r.example_id for r in tuned.results}
     best = max(base, key=lambda run: len(ids & {r.example_id for r in run.results}))
     shared = len(ids & {r.example_id for r in best.results})

@@ -178,8 +178,8 @@ def build_report(store: Store, run_ids: Sequence[str], *, by: str | None = None)
     return env.get_template("report.html").render(
         data=data,
         infos=[run.info for run in data.runs],
-        metrics_plot=_eval_chart(data.evals),
-        bench_plot=_bench_chart(data.benches),
+        metrics_plot=_metric_chart(data.evals),
+        bench_plot=_metric_chart(data.benches),
         categories=categories,
         label_categories=label_categories,
         categories_plot=plots.categories_plot(categories) if categories else None,
@@ -200,7 +200,8 @@ def page_assets() -> tuple[Environment, str, str, str]:
     return env, script, style, content_security_policy(script, style)
 
 
-def _eval_chart(runs: Sequence[Run]) -> str | None:
+def _metric_chart(runs: Sequence[Run]) -> str | None:
+    """One panel per summary metric, a bar per run."""
     metrics = list(dict.fromkeys(m for run in runs for m in run.info.summary))
     panels = [
         plots.Panel(
@@ -214,10 +215,6 @@ def _eval_chart(runs: Sequence[Run]) -> str | None:
         for metric in metrics
     ]
     return plots.metric_panels(panels)
-
-
-def _bench_chart(runs: Sequence[Run]) -> str | None:
-    return _eval_chart(runs)
 
 
 def content_security_policy(script: str, style: str) -> str:

@@ -6,12 +6,21 @@
     votes      blind pair tickets, votes as battles, DPO preference export
     queries    fast filtered pages of a run's examples, in SQL
     diff       word-level differences between reference and prediction
+    corrections  flagged references, a second reviewer's decision, the fixed test set
     tables     the review tables, on the store's metadata
 """
 
 from __future__ import annotations
 
 from assay.review.agreement import Agreement, agreement, cohen_kappa, fleiss_kappa
+from assay.review.corrections import (
+    CorrectedSet,
+    Flag,
+    apply_corrections,
+    decide,
+    flag_reference,
+    list_flags,
+)
 from assay.review.labels import (
     VERDICTS,
     Label,
@@ -33,17 +42,23 @@ from assay.review.votes import (
 __all__ = [
     "VERDICTS",
     "Agreement",
+    "CorrectedSet",
     "ExampleFilter",
+    "Flag",
     "Label",
     "Preference",
     "Ticket",
     "agreement",
+    "apply_corrections",
     "cohen_kappa",
+    "decide",
     "export_labels",
     "export_preferences",
+    "flag_reference",
     "fleiss_kappa",
     "get_example",
     "labels_frame",
+    "list_flags",
     "load_labels",
     "new_ticket",
     "page_examples",
