@@ -13,6 +13,7 @@ as failed), and an identical re-run generates nothing.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -79,9 +80,10 @@ def answer_questions(
     if not missing:
         return
     executor.start()
-    groups: dict[str, list[Question]] = {}
+    groups: dict[str, list[Question]] = {}  # by generation parameters
     for question in missing:
-        groups.setdefault(cache_key("", "", params[id(question)]), []).append(question)
+        settings = json.dumps(params[id(question)].to_dict(), sort_keys=True)
+        groups.setdefault(settings, []).append(question)
     writer = _AnswerWriter(recorder, job, {id(q): keys[id(q)] for q in missing})
     progress = WorkProgress(len(missing), enabled=job.progress, description="generating", unit="q")
     began = time.perf_counter()
