@@ -166,7 +166,7 @@ class _BigBenchTask:
         self.separator = str(data.get("few_shot_example_separator", "\n"))
         self.task_prefix = str(data.get("task_prefix", ""))
         self.samples = self._format(mc)
-        self._contexts: dict[int, list[str]] = {}
+        self._draws: dict[int, _FewShotDraws] = {}
 
     def _format(self, mc: bool) -> list[Doc]:
         """BIG-bench's default_format_fn over the distinct examples, in file order."""
@@ -202,9 +202,11 @@ class _BigBenchTask:
     def own_contexts(self, docs: Sequence[Doc], shots: int) -> list[str] | None:
         """Every query's full input (task_prefix, shots, input), as make_nshot_dataset builds
         it; `docs` are the first queries, in order."""
-        if shots not in self._contexts:
-            self._contexts[shots] = _nshot_inputs(self.samples, shots, self.separator)
-        return [self.task_prefix + text for text in self._contexts[shots][: len(docs)]]
+        if shots == 0:
+            return [self.task_prefix + str(doc["input"]) for doc in docs]
+        if shots not in self._draws:
+            self._draws[shots] = _FewShotDraws(self.samples, shots, self.separator)
+        return [self.task_prefix + text for text in self._draws[shots].first(len(docs))]
 
     def doc_to_text(self, doc: Doc) -> str:
         return str(doc["input"])
@@ -317,20 +319,35 @@ def _format_sample(sample: Doc, task: _BigBenchTask, mc: bool) -> Doc:
     return sample
 
 
-def _nshot_inputs(samples: list[Doc], shots: int, separator: str) -> list[str]:
-    """make_nshot_dataset's inputs for every query, in order (no max_examples)."""
-    if shots == 0:
-        return [str(s["input"]) for s in samples]
-    if len(samples) < shots + 1:
-        raise DataError(f"{len(samples)} distinct examples are too few for {shots} shots")
-    rng = np.random.RandomState(seed=SEED)
-    out = []
-    for sample in samples:
-        valid = [x for x in samples if x != sample]
-        shown = list(rng.choice(valid, shots, replace=False))  # type: ignore[arg-type]
-        context = separator.join(e["input"] + rng.choice(e["target"]) for e in shown)
-        out.append(context + separator + sample["input"])
-    return out
+class _FewShotDraws:
+    """make_nshot_dataset's inputs, query by query, from one RandomState(42) as BIG-bench
+    draws them; only as many queries as asked for are drawn (the draws of a query depend
+    only on the queries before it, so the first N equal a full run's first N).
+
+    Samples are distinct (duplicates are dropped when read), so a query's candidates are
+    all the other samples; choosing by index consumes the generator exactly as BIG-bench's
+    ``rng.choice(valid_samples, shots, replace=False)`` does.
+    """
+
+    def __init__(self, samples: list[Doc], shots: int, separator: str) -> None:
+        if len(samples) < shots + 1:
+            raise DataError(f"{len(samples)} distinct examples are too few for {shots} shots")
+        self.samples = samples
+        self.shots = shots
+        self.separator = separator
+        self.rng = np.random.RandomState(seed=SEED)
+        self.inputs: list[str] = []
+
+    def first(self, count: int) -> list[str]:
+        while len(self.inputs) < min(count, len(self.samples)):
+            index = len(self.inputs)
+            picked = self.rng.choice(len(self.samples) - 1, self.shots, replace=False)
+            shown = [self.samples[j if j < index else j + 1] for j in picked]
+            context = self.separator.join(
+                e["input"] + e["target"][self.rng.choice(len(e["target"]))] for e in shown
+            )
+            self.inputs.append(context + self.separator + self.samples[index]["input"])
+        return self.inputs[:count]
 
 
 def _line_of_key(text: str, key: str) -> int:
