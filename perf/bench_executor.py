@@ -15,7 +15,14 @@ Reported: the median per way, the executor's overhead (1 replica of T CPUs
 against T local threads, for T = 1 and T = 2), two 1-CPU replicas against one
 2-thread process, the predictions' equality, and the load average.
 
-    python perf/bench_executor.py [--rounds 3] [--max-new-tokens 32] [--cpus 2]
+    OMP_WAIT_POLICY=passive python perf/bench_executor.py [--rounds 3] [--max-new-tokens 32]
+
+On a host with more runnable threads than cores (a shared CI machine), libgomp's
+spinning workers make every multi-threaded torch pass several times slower when
+the parallel region starts from a process's main thread (a local run) but not
+from another thread (a replica's job thread): 2-thread figures then compare the
+spinning, not the executor. OMP_WAIT_POLICY=passive (inherited by the local Ray
+cluster this script starts, so by the replicas too) removes that.
 """
 
 from __future__ import annotations
@@ -92,7 +99,7 @@ def main() -> None:
     print(f"  predictions identical in every way: {same}")
     print(
         f"  load average: {began[0]:.2f} before; during {min(loads):.2f}-{max(loads):.2f} "
-        f"on {os.cpu_count()} CPUs"
+        f"on {os.cpu_count()} CPUs; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}"
     )
 
 

@@ -194,7 +194,7 @@ class Scheduler:
             raise ModelError(
                 f"replica {slot.number} on {info.node} loaded a different model (fingerprint "
                 f"{(info.fingerprint or '')[:12]}, this process's {self.expected[:12]}): give "
-                "every node the same model files and packages, and the same --dtype"
+                "every node the same model files and packages, and the same dtype"
             )
         again = slot.info is not None
         slot.info = info
