@@ -18,7 +18,7 @@ import pytest
 import assay
 from assay.data import load_dataset
 from assay.data.example import RawRow
-from assay.data.values import MAX_DEPTH, plain_row
+from assay.data.values import MAX_DEPTH, plain_row, shown
 from assay.exceptions import DataError
 from assay.store import open_store
 
@@ -158,3 +158,18 @@ def test_dataframe_values_pass_the_same_rule() -> None:
     assert [example.fields["when"] for example in dataset] == ["2024-01-02T00:00:00", None]
     with pytest.raises(DataError, match="DataFrame, row 2: the field 'question' holds a lone"):
         load_dataset(pd.DataFrame({"question": ["q", "\ud800"]}, dtype=object))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain", "plain"),
+        ("two\nlines\r", "two\\nlines\\r"),
+        ("a\u2028b\x85c", "a\\u2028b\\u0085c"),
+        ("half \ud800", "half \\ud800"),
+        ("x" * 100, "x" * 77 + "..."),
+    ],
+)
+def test_shown_keeps_a_message_on_one_line(text: str, expected: str) -> None:
+    assert shown(text) == expected
+    assert len(shown(text).splitlines()) == 1

@@ -39,6 +39,8 @@ FILES = HERE.parent / "files"
 CASE_KEYS = {"name", "args", "files", "expect", "exit"}
 TIMEOUT_S = 180
 WORKERS = max(2, min(8, os.cpu_count() or 1))
+RUN_NAME = "hostile-run"
+"""The name of the one run in the prepared store, for cases that read a run."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def folder_state(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def prepared_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store holding one real, complete run (replay over qa_tiny)."""
+    """A store holding one real, complete run named RUN_NAME (replay over qa_tiny)."""
     folder = tmp_path_factory.mktemp("hostile-store")
     store = folder / "assay.db"
     result = subprocess.run(
@@ -159,6 +161,8 @@ def prepared_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--data",
             str(FILES / "qa_tiny.jsonl"),
             "--no-progress",
+            "--name",
+            RUN_NAME,
         ],
         cwd=folder,
         env=assay_env(store),
