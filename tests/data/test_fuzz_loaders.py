@@ -24,7 +24,7 @@ from assay.exceptions import AssayError
 from assay.models.replay import ReplayModel
 
 SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Any code point, lone surrogates included (hypothesis leaves them out by default).
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12)
