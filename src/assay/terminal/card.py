@@ -12,11 +12,14 @@ from rich.table import Table
 
 from assay.card.records import BenchSection, Card, Curve, TaskSection
 from assay.compare.paired import MetricComparison
-from assay.report.formatting import DIRECTIONLESS
-from assay.terminal.slices import compared_slices
+from assay.terminal.slices import (
+    compared_slices,
+    difference_cells,
+    paired_cells,
+    paired_table,
+)
 from assay.terminal.text import escape, interval, number
 
-VERDICT_STYLE = {"better": "green", "worse": "red"}
 LISTED = 5
 """Example ids listed per outcome."""
 
@@ -73,7 +76,7 @@ def task(console: Console, section: TaskSection) -> None:
         table = Table(
             title="error categories before and after", title_justify="left", box=box.SIMPLE_HEAD
         )
-        table.add_column("category", overflow="fold")
+        table.add_column("category", overflow="fold", min_width=10)
         for column in (names[0], names[1], "fixed", "introduced"):
             table.add_column(escape(column), justify="right", no_wrap=True, overflow="ellipsis")
         for shift in section.errors:
@@ -98,25 +101,18 @@ def task(console: Console, section: TaskSection) -> None:
 
 def bench(console: Console, section: BenchSection) -> None:
     names = (section.base.name, section.tuned.name)
-    table = Table(
-        title="benchmarks (paired on the same questions)", title_justify="left", box=box.SIMPLE_HEAD
-    )
-    table.add_column("task", overflow="fold")
-    table.add_column("metric", overflow="fold")
-    for column in (names[0], names[1], "B - A", "95% interval", "p", "n"):
-        table.add_column(escape(column), justify="right", no_wrap=True, overflow="ellipsis")
-    table.add_column("verdict", no_wrap=True)
+    title = f"benchmarks, paired on the same questions: {escape(names[0])} → {escape(names[1])}"
+    table = paired_table(title, "task", min_width=14)
     for item in section.tasks:
         for index, m in enumerate(item.metrics):
-            table.add_row(
-                escape(item.task) if index == 0 else "",
-                escape(m.metric) + ("*" if m.metric == item.main_metric else ""),
-                *_paired_cells(m),
-                str(m.n),
-                _verdict(m),
-            )
+            cells = paired_cells(m)
+            if m.metric == item.main_metric:
+                cells[0] += "*"
+            shots = f"{item.shots}-shot, " if item.shots is not None else ""
+            label = f"{escape(item.task)}\n[dim]{shots}{m.n} q.[/]" if index == 0 else ""
+            table.add_row(label, *cells)
     console.print(table)
-    console.print("[dim]* the task's main metric; tests are McNemar on the same questions[/]")
+    console.print("[dim]* the task's main metric[/]")
     style = "red" if "dropped" in section.sentence else "bold"
     console.print(f"[{style}]{escape(section.sentence)}[/]")
 
@@ -148,11 +144,13 @@ def curve(console: Console, made: Curve) -> None:
 def _metric_table(
     metrics: Sequence[MetricComparison], names: tuple[str, str], title: str, section: TaskSection
 ) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("metric", overflow="fold")
-    for column in (names[0], names[1], "B - A", "95% interval", "p"):
+    """Each metric: A and B with their intervals, the paired difference, p, the verdict."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("metric", overflow="fold", min_width=11)
+    for column in names:
         table.add_column(escape(column), justify="right", no_wrap=True, overflow="ellipsis")
-    table.add_column("verdict", no_wrap=True)
+    table.add_column("B - A [95%]", justify="right", no_wrap=True)
+    table.add_column("p", justify="right", no_wrap=True)
     for m in metrics:
         a = section.base.summary.get(m.metric)
         b = section.tuned.summary.get(m.metric)
@@ -160,25 +158,6 @@ def _metric_table(
             escape(m.metric),
             number(m.a) + (f"\n[dim]{interval(a.ci_low, a.ci_high)}[/]" if a else ""),
             number(m.b) + (f"\n[dim]{interval(b.ci_low, b.ci_high)}[/]" if b else ""),
-            f"{m.diff:+.3f}",
-            f"{m.ci_low:+.3f}–{m.ci_high:+.3f}",
-            f"{m.p_value:.3g}",
-            _verdict(m),
+            *difference_cells(m),
         )
     return table
-
-
-def _paired_cells(m: MetricComparison) -> list[str]:
-    return [
-        number(m.a),
-        number(m.b),
-        f"{m.diff:+.3f}",
-        f"{m.ci_low:+.3f}–{m.ci_high:+.3f}",
-        f"{m.p_value:.3g}",
-    ]
-
-
-def _verdict(m: MetricComparison) -> str:
-    if m.metric in DIRECTIONLESS and m.verdict != "same":
-        return "changed"  # no better direction (length): a change, not better or worse
-    return f"[{VERDICT_STYLE.get(m.verdict, 'white')}]{m.verdict}[/]"

@@ -9,6 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from assay.compare.paired import MetricComparison
 from assay.report.formatting import DIRECTIONLESS
 from assay.slices import SMALL_SLICE, SliceComparison, SliceSummary
 from assay.terminal.text import counted, escape, interval, number
@@ -49,31 +50,44 @@ def compared_slices(
     if not slices:
         return
     by = slices[0].field
-    table = Table(title=f"by {escape(by)}", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column(escape(by), overflow="fold")
-    table.add_column("n", justify="right", no_wrap=True)
-    table.add_column("metric", overflow="fold")
-    for column in (names[0], names[1], "B - A", "95% interval", "p"):
-        table.add_column(escape(column), justify="right", no_wrap=True, overflow="ellipsis")
-    table.add_column("verdict", no_wrap=True)
+    title = f"by {escape(by)}: {escape(names[0])} → {escape(names[1])}"
+    table = paired_table(title, escape(by), min_width=10)
     for piece in slices:
         for index, m in enumerate(piece.comparison.metrics):
-            color = {"better": "green", "worse": "red"}.get(m.verdict, "white")
-            said = "changed" if m.metric in DIRECTIONLESS and m.verdict != "same" else m.verdict
-            flag = f" {SMALL}" if piece.small else ""
-            table.add_row(
-                f"{escape(piece.value)}{flag}" if index == 0 else "",
-                str(piece.n) if index == 0 else "",
-                escape(m.metric),
-                number(m.a),
-                number(m.b),
-                f"{m.diff:+.3f}",
-                f"{m.ci_low:+.3f}–{m.ci_high:+.3f}",
-                f"{m.p_value:.3g}",
-                f"[{color}]{said}[/]" if said == m.verdict else said,
-            )
+            flag = f"\n[yellow]small[/], n={piece.n}" if piece.small else f"\nn={piece.n}"
+            label = f"{escape(piece.value)}{flag}" if index == 0 else ""
+            table.add_row(label, *paired_cells(m))
     console.print(table)
     _small_note(console, any(s.small for s in slices))
+
+
+def paired_table(title: str, first: str, *, min_width: int) -> Table:
+    """A table of paired differences that fits 80 columns: the first column, the metric,
+    A → B, the difference and its verdict over the interval, p over the test."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column(first, overflow="fold", min_width=min_width)
+    table.add_column("metric", overflow="fold", min_width=11)
+    table.add_column("A → B", justify="right", no_wrap=True)
+    table.add_column("B - A [95%]", justify="right", no_wrap=True)
+    table.add_column("p", justify="right", no_wrap=True)
+    return table
+
+
+def paired_cells(m: MetricComparison) -> list[str]:
+    """metric, "A → B", the difference with its verdict over its interval, p over its test."""
+    return [escape(m.metric), f"{number(m.a)} → {number(m.b)}", *difference_cells(m)]
+
+
+def difference_cells(m: MetricComparison) -> list[str]:
+    """The difference with its verdict over the interval; p over the test's name."""
+    color = {"better": "green", "worse": "red"}.get(m.verdict, "white")
+    said = "changed" if m.metric in DIRECTIONLESS and m.verdict != "same" else m.verdict
+    verdict = f"[{color}]{said}[/]" if said == m.verdict else said
+    test = "McNemar" if m.test == "mcnemar" else "perm."
+    return [
+        f"{m.diff:+.3f} {verdict}\n[dim][{m.ci_low:+.3f}, {m.ci_high:+.3f}][/]",
+        f"{m.p_value:.3g}\n[dim]{test}[/]",
+    ]
 
 
 def _small_note(console: Console, any_small: bool) -> None:
