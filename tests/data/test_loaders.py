@@ -270,7 +270,16 @@ def test_numbers_become_text_and_lists_keep_their_first(tmp_path: Path) -> None:
     assert dataset.examples[1].fields["answer"] == ["first", "second"]
 
 
-@pytest.mark.parametrize("answer", [[], [1, 2], {"text": "a"}])
+def test_an_object_reference_is_its_json(tmp_path: Path) -> None:
+    """The expected output of an extraction: the object stays in the fields for json_fields."""
+    reference = {"name": "Ana", "age": 31}
+    path = write_jsonl(tmp_path / "qa.jsonl", [{"question": "q", "answer": reference}])
+    [example] = load_dataset(path).examples
+    assert json.loads(example.reference or "") == reference
+    assert example.fields["answer"] == reference
+
+
+@pytest.mark.parametrize("answer", [[], [1, 2], True])
 def test_reference_of_the_wrong_shape(tmp_path: Path, answer: Any) -> None:
     path = write_jsonl(tmp_path / "qa.jsonl", [{"question": "q", "answer": answer}])
     with pytest.raises(DataError, match=r"line 1: the reference field 'answer'"):

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from assay.data.dialogue import Dialogue
+
 
 @dataclass(frozen=True)
 class RawRow:
@@ -35,12 +37,16 @@ class Example:
         reference: The expected answer, or None when the data set has none.
         fields: Every column of the original row, by name, so templates can use
             any of them; columns other than input and reference are metadata.
+        dialogue: For a conversation or tool row, its turns, tools and expected calls
+            (see assay.data.conversations); `input` is then its transcript. None for a
+            plain question.
     """
 
     id: str
     input: str
     reference: str | None
     fields: Mapping[str, Any] = field(default_factory=dict)
+    dialogue: Dialogue | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class Dataset:
         digest = hashlib.sha256()
         for example in self.examples:
             row = [example.id, example.input, example.reference]
+            if example.dialogue is not None:  # tool schemas and calls the transcript abridges
+                row.append(example.dialogue.identity())
             digest.update(json.dumps(row, ensure_ascii=False).encode())
             digest.update(b"\n")
         return digest.hexdigest()[:16]

@@ -8,16 +8,18 @@ row that does not fit, naming the row's place in its source.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assay.data.conversations import CONVERSATION_FIELDS, read_dialogue
 from assay.data.example import Example, RawRow
 from assay.data.values import kind_of, shown
 from assay.exceptions import DataError
 
-INPUT_CANDIDATES = ("question", "prompt", "input", "instruction")
-"""Columns tried, in order, when no input field is named."""
+INPUT_CANDIDATES = ("question", "prompt", "input", "instruction", *CONVERSATION_FIELDS)
+"""Columns tried, in order, when no input field is named (a conversation last)."""
 
 REFERENCE_CANDIDATES = ("answer", "output", "reference", "target", "response")
 """Columns tried, in order, when no reference field is named."""
@@ -89,12 +91,19 @@ def to_examples(source: str, rows: Sequence[RawRow], fields: FieldMap) -> list[E
 
 def _to_example(source: str, position: int, row: RawRow, fields: FieldMap) -> Example:
     values = row.values
-    text = as_text(source, row, fields.input, values.get(fields.input), what="the input field")
+    found = read_dialogue(
+        f"{source}, {row.where}", values, input_field=fields.input, reference_field=fields.reference
+    )
+    if found is not None:  # a conversation, or a question with tools
+        text: str | None = found.input
+        reference = found.reference
+    else:
+        text = as_text(source, row, fields.input, values.get(fields.input), what="the input field")
+        reference = None
+        if fields.reference is not None:
+            reference = _reference(source, row, fields.reference, values.get(fields.reference))
     if text is None:  # an empty string is a legitimate (if odd) input; a missing one is not
         raise DataError(f"{source}, {row.where}: the input field '{fields.input}' has no value")
-    reference = None
-    if fields.reference is not None:
-        reference = _reference(source, row, fields.reference, values.get(fields.reference))
     if fields.id is None:
         example_id = str(position)
     else:
@@ -105,14 +114,23 @@ def _to_example(source: str, position: int, row: RawRow, fields: FieldMap) -> Ex
             raise DataError(
                 f"{source}, {row.where}: the id field '{fields.id}' is missing or empty"
             )
-    return Example(id=example_id, input=text, reference=reference, fields=dict(values))
+    return Example(
+        id=example_id,
+        input=text,
+        reference=reference,
+        fields=dict(values),
+        dialogue=found.dialogue if found is not None else None,
+    )
 
 
 def _reference(source: str, row: RawRow, name: str, value: Any) -> str | None:
-    """The reference text. A list of strings (several acceptable answers) gives its first.
+    """The reference text. A list of strings (several acceptable answers) gives its first;
+    an object (the expected output of an extraction) gives its JSON text.
 
-    The full list stays in ``Example.fields`` for metrics that accept any of them.
+    The full list or object stays in ``Example.fields`` for metrics that read it.
     """
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         if not value or not all(isinstance(item, str) for item in value):
             raise DataError(

@@ -22,11 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from assay.data.dialogue import Tool, Turn, tools_instruction
 from assay.data.example import Example
 from assay.data.values import SURROGATE, shown
-from assay.exceptions import PromptError
+from assay.exceptions import OptionError, PromptError
 
 PromptFormat = Literal["auto", "chat", "raw"]
+
+DEFAULT_THINKING = ("<think>", "</think>")
+"""The markers reasoning models (DeepSeek-R1, Qwen3, ...) put around their thinking."""
 
 
 @dataclass(frozen=True)
@@ -39,27 +43,67 @@ class Prompt:
         chat: True to wrap content in the model's chat template; False to send text as is.
         example: The example this prompt asks about (backends that look answers
             up, like replay, match on its id or input).
-        history: Earlier turns of a conversation, as (role, text), between the system
-            prompt and `content` (chat only: `assay serve` passes whole conversations).
+        history: Earlier turns of a conversation, between the system prompt and
+            `content` (a conversation row's, or a whole conversation `assay serve` was sent).
+        tools: Functions the model may call (a tool row's declarations).
     """
 
     content: str
     system: str | None = None
     chat: bool = True
     example: Example | None = field(default=None, compare=False, repr=False)
-    history: tuple[tuple[str, str], ...] = ()
+    history: tuple[Turn, ...] = ()
+    tools: tuple[Tool, ...] = ()
 
-    def messages(self) -> list[dict[str, str]]:
-        """The conversation as chat-template messages: system, earlier turns, the user turn."""
-        messages = [{"role": role, "content": text} for role, text in self.history]
+    def messages(
+        self, *, tools_as_text: bool = False, arguments_as_text: bool = False
+    ) -> list[dict[str, Any]]:
+        """The conversation as chat-template messages: system, earlier turns, the user turn.
+
+        Args:
+            tools_as_text: For a chat template that knows nothing of tools: the tools are
+                described in the system turn (:func:`tools_instruction`), earlier calls are
+                written as the JSON it asks for, and tool results become user turns, so
+                that no template drops them or refuses a role it does not know.
+            arguments_as_text: Earlier calls' arguments as JSON text, as OpenAI's API takes
+                them (chat templates take the object).
+        """
+        if tools_as_text:
+            return self._messages_with_tools_as_text()
+        messages = [turn.message(arguments_as_text=arguments_as_text) for turn in self.history]
         messages.append({"role": "user", "content": self.content})
         if self.system:
             messages.insert(0, {"role": "system", "content": self.system})
         return messages
 
+    def _messages_with_tools_as_text(self) -> list[dict[str, Any]]:
+        system = "\n\n".join(text for text in (self.system, tools_instruction(self.tools)) if text)
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+        for turn in self.history:
+            if turn.role == "tool":
+                result = f"{turn.shown()}"
+                if messages and messages[-1]["role"] == "user":  # several results in a row
+                    messages[-1]["content"] += "\n\n" + result
+                else:
+                    messages.append({"role": "user", "content": result})
+                continue
+            text = "\n".join(
+                [turn.content] * bool(turn.content)
+                + [json.dumps(call.as_dict(), ensure_ascii=False) for call in turn.tool_calls]
+            )
+            messages.append({"role": turn.role, "content": text})
+        messages.append({"role": "user", "content": self.content})
+        return messages
+
     def raw_text(self) -> str:
-        """The text sent when no chat template applies."""
-        return f"{self.system}\n\n{self.content}" if self.system else self.content
+        """The text sent when no chat template applies: the system prompt and the content;
+        for a conversation, its transcript ending in "Assistant:" for the model to go on."""
+        if not self.history and not self.tools:
+            return f"{self.system}\n\n{self.content}" if self.system else self.content
+        parts = [text for text in (self.system, tools_instruction(self.tools)) if text]
+        parts += [turn.shown() for turn in self.history]
+        parts += [Turn("user", self.content).shown(), "Assistant:"]
+        return "\n\n".join(parts)
 
 
 @dataclass(frozen=True)
@@ -73,13 +117,23 @@ class PromptConfig:
         template: Text with ``{field}`` placeholders, or None to send each
             example's input unchanged.
         system: A system prompt, or None.
+        thinking: The markers around a reasoning model's thinking, (open, close): the
+            text between them is kept in the stored prediction but left out of scoring
+            (see assay.metrics.thinking).
     """
 
     format: PromptFormat = "auto"
     template: str | None = None
     system: str | None = None
+    thinking: tuple[str, str] = DEFAULT_THINKING
 
     def __post_init__(self) -> None:
+        opening, closing = self.thinking
+        if not opening or not closing or opening == closing:
+            raise OptionError(
+                "thinking",
+                f"must be two different, non-empty markers (open, close), got {self.thinking!r}",
+            )
         if self.format not in get_args(PromptFormat):
             raise PromptError(
                 f"unknown prompt format '{self.format}'; "
@@ -94,9 +148,17 @@ class PromptConfig:
                     "surrogate pair); write it as UTF-8 text"
                 )
 
-    def to_dict(self) -> dict[str, str | None]:
-        """The config as plain values, for the run store."""
-        return {"format": self.format, "template": self.template, "system": self.system}
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain values, for the run store and the run key (the thinking
+        markers only when they are not the default, so earlier runs keep their keys)."""
+        data: dict[str, Any] = {
+            "format": self.format,
+            "template": self.template,
+            "system": self.system,
+        }
+        if self.thinking != DEFAULT_THINKING:
+            data["thinking"] = list(self.thinking)
+        return data
 
 
 def _as_byte(character: str) -> str:
@@ -139,10 +201,23 @@ def build_prompts(
     """
     chat = _use_chat(config, model_has_chat_template=model_has_chat_template)
     if config.template is None:
-        return [Prompt(example.input, config.system, chat, example) for example in examples]
+        return [_prompt(example.input, config, chat, example) for example in examples]
     parts = _parse(config.template)
     _check_placeholders([name for _, name in parts if name is not None], examples)
-    return [Prompt(_fill(parts, example), config.system, chat, example) for example in examples]
+    return [_prompt(_fill(parts, example), config, chat, example) for example in examples]
+
+
+def _prompt(content: str, config: PromptConfig, chat: bool, example: Example) -> Prompt:
+    """One example's prompt. A dialogue's last user turn is the content (or the template's
+    text, which then replaces it), its earlier turns the history; its system turns follow
+    the configured system prompt."""
+    dialogue = example.dialogue
+    if dialogue is None:
+        return Prompt(content, config.system, chat, example)
+    if config.template is None:
+        content = dialogue.last_user
+    system = "\n\n".join(text for text in (config.system, dialogue.system) if text) or None
+    return Prompt(content, system, chat, example, dialogue.history, dialogue.tools)
 
 
 def _use_chat(config: PromptConfig, *, model_has_chat_template: bool) -> bool:

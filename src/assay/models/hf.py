@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -53,6 +54,20 @@ WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "config.json")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
+def template_reads_tools(template: str | None) -> bool:
+    """Whether a chat template uses the `tools` variable (by its parse tree; by its text
+    when it does not parse outside transformers' own environment)."""
+    if not template:
+        return False
+    from jinja2 import Environment, meta
+    from jinja2.exceptions import TemplateSyntaxError
+
+    try:
+        return "tools" in meta.find_undeclared_variables(Environment().parse(template))
+    except TemplateSyntaxError:  # a transformers-only tag ({% generation %}, ...)
+        return re.search(r"\btools\b", template) is not None
+
+
 class HFModel:
     """A transformers causal LM behind the assay Model protocol.
 
@@ -74,6 +89,7 @@ class HFModel:
         self.tokenizer = self._load_tokenizer()
         self._model: Any = None
         self._info: ModelInfo | None = None
+        self._template_takes_tools: bool | None = None
 
     # -- identity and prompts (no weights needed) ---------------------------------------
 
@@ -145,14 +161,34 @@ class HFModel:
             self._info = ModelInfo(spec=self.spec, fingerprint=fingerprint, details=details)
         return self._info
 
+    @property
+    def template_takes_tools(self) -> bool:
+        """Whether the chat template reads a `tools` variable (Qwen 2.5, Llama 3.1, Mistral,
+        Hermes do); one that does not would drop them without a word."""
+        if self._template_takes_tools is None:
+            self._template_takes_tools = template_reads_tools(self.tokenizer.chat_template)
+        return self._template_takes_tools
+
     def render(self, prompt: Prompt) -> str:
+        """The prompt's text: raw, or through the chat template. A prompt's tools go to a
+        template that takes them as `tools=` (transformers' way); a template that knows
+        no tools gets them described in the system turn (Prompt.messages(tools_as_text))."""
         if not prompt.chat:
             return prompt.raw_text()
+        uses_tools = bool(prompt.tools) or any(t.tool_calls for t in prompt.history)
+        native = uses_tools and self.template_takes_tools
+        options: dict[str, Any] = {}
+        if native and prompt.tools:
+            options["tools"] = [tool.schema() for tool in prompt.tools]
+        as_text = uses_tools and not native
         try:
             text = self.tokenizer.apply_chat_template(
-                prompt.messages(), tokenize=False, add_generation_prompt=True
+                prompt.messages(tools_as_text=as_text),
+                tokenize=False,
+                add_generation_prompt=True,
+                **options,
             )
-        except (TemplateError, ValueError) as error:  # its raise_exception; no template
+        except (TemplateError, ValueError, TypeError) as error:  # raise_exception; no template
             raise PromptError(f"the chat template of '{self.spec}' refused: {error}") from error
         return str(text)
 

@@ -18,6 +18,7 @@ the model name and the URL, and the run records that caveat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import os
@@ -125,6 +126,9 @@ class OpenAIModel:
     def render(self, prompt: Prompt) -> str:
         if not prompt.chat:
             return prompt.raw_text()
+        if prompt.tools:  # what is sent, tools included, so the cache key covers them
+            tools = [tool.schema() for tool in prompt.tools]
+            return json.dumps({"messages": _messages(prompt), "tools": tools}, ensure_ascii=False)
         return json.dumps(_messages(prompt), ensure_ascii=False)
 
     def loglikelihood(
@@ -260,6 +264,8 @@ class OpenAIModel:
         if params.stop:
             body["stop"] = list(params.stop)
         if prompt.chat:
+            if prompt.tools:  # the server's own template and parser handle the calls
+                body["tools"] = [tool.schema() for tool in prompt.tools]
             return "/chat/completions", {**body, "messages": _messages(prompt)}
         return "/completions", {**body, "prompt": prompt.raw_text()}
 
@@ -294,8 +300,8 @@ class OpenAIModel:
         return random.uniform(0.0, min(self.backoff_max, self.backoff_base * 2**attempt))
 
 
-def _messages(prompt: Prompt) -> list[dict[str, str]]:
-    return prompt.messages()
+def _messages(prompt: Prompt) -> list[dict[str, Any]]:
+    return prompt.messages(arguments_as_text=True)
 
 
 def _prompt_scores(
@@ -371,7 +377,9 @@ def _parse_response(data: dict[str, Any], chat: bool, seconds: float) -> Generat
     try:
         choice = data["choices"][0]
         text = choice["message"]["content"] if chat else choice["text"]
-    except (KeyError, IndexError, TypeError):
+        if chat and choice["message"].get("tool_calls"):
+            text = _with_calls(text, choice["message"]["tool_calls"])
+    except (KeyError, IndexError, TypeError, AttributeError):
         snippet = json.dumps(data)[:300]
         return Generation("", 0, 0, "error", seconds, error=f"unexpected response: {snippet}")
     usage = data.get("usage") or {}
@@ -383,3 +391,20 @@ def _parse_response(data: dict[str, Any], chat: bool, seconds: float) -> Generat
         finish_reason=reason,
         seconds=seconds,
     )
+
+
+def _with_calls(text: str | None, tool_calls: list[dict[str, Any]]) -> str:
+    """The answer's text with the calls the server parsed, as the JSON that
+    assay.models.tool_calls reads back (one call an object, several a list). A call is
+    kept as the server sent it, arguments as their JSON text, so a malformed one stays
+    malformed for the metrics to see."""
+    calls: list[dict[str, Any]] = []
+    for call in tool_calls:
+        function = call["function"]
+        arguments: Any = function.get("arguments") or "{}"
+        if isinstance(arguments, str):
+            with contextlib.suppress(ValueError):  # else kept as text: invalid arguments
+                arguments = json.loads(arguments)
+        calls.append({"name": function["name"], "arguments": arguments})
+    written = json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
+    return f"{text}\n{written}" if text else written

@@ -14,6 +14,7 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from assay.data.dialogue import Role, Turn
 from assay.data.prompts import Prompt
 from assay.exceptions import AssayError
 from assay.models.base import GenerationParams
@@ -233,9 +234,8 @@ class ChatRequest(_Request):
                 turns.append((role, text))
         if not turns or turns[-1][0] != "user":
             raise bad_request("the last message must be from the user", "messages")
-        return Prompt(
-            turns[-1][1], "\n\n".join(system) or None, chat=True, history=tuple(turns[:-1])
-        )
+        history = tuple(Turn(cast(Role, role), text) for role, text in turns[:-1])
+        return Prompt(turns[-1][1], "\n\n".join(system) or None, chat=True, history=history)
 
 
 class CompletionRequest(_Request):
