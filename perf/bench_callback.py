@@ -17,7 +17,12 @@ The target: the in-training evaluation takes at most the separate eval's time
 without the load. Neither reads the generation cache (both generate every answer),
 and both generate the same tokens (the twin's merge is the one a saved adapter gets).
 
-    python perf/bench_callback.py [--steps 3] [--limit N]
+    python perf/bench_callback.py [--steps 3] [--limit N] [--rounds 1]
+
+With --rounds above 1 the in-training and the separate in-process evaluations
+alternate, and each figure is the median over the rounds (a shared machine's load
+moves from minute to minute). On a CPU shared with other work, OMP_NUM_THREADS=1
+keeps torch's threads from waiting on each other.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="first N test rows only")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate this many times")
     args = parser.parse_args()
 
     from assay import DataOptions, EvalOptions, evaluate
@@ -108,21 +115,8 @@ def main() -> None:
         )
         model.train()  # as the Trainer leaves it between steps
 
-        began = time.perf_counter()
-        live_run, live = evaluate_live(
-            model,
-            tokenizer,
-            TEST,
-            group="bench",
-            step=args.steps,
-            options=options,
-            store=str(folder / "live.db"),
-        )
-        in_training = time.perf_counter() - began
-
         adapter = folder / "adapter"
         model.save_pretrained(adapter)
-
         command = [
             sys.executable, "-m", "assay", "eval", "--model", "smollm2-135m-instruct",
             "--adapter", str(adapter), "--data", str(TEST), "--metrics", "exact_match,f1",
@@ -138,25 +132,60 @@ def main() -> None:
         separate = load_model("smollm2-135m-instruct", ModelOptions(adapter=adapter))
         separate.load()
         load = time.perf_counter() - began
-        began = time.perf_counter()
-        separate_run = evaluate(separate, TEST, options=options, store=str(folder / "separate.db"))
-        without_load = time.perf_counter() - began
+
+        timings: dict[str, list[float]] = {
+            "live": [],
+            "hash": [],
+            "twin": [],
+            "live_gen": [],
+            "sep": [],
+            "sep_gen": [],
+        }
+        for round_ in range(args.rounds):
+            began = time.perf_counter()
+            live_run, live = evaluate_live(
+                model,
+                tokenizer,
+                TEST,
+                group="bench",
+                step=args.steps,
+                options=options,
+                store=str(folder / f"live{round_}.db"),
+            )
+            timings["live"].append(time.perf_counter() - began)
+            timings["twin"].append(live.twin_seconds)
+            timings["hash"].append(live.fingerprint_seconds)
+            timings["live_gen"].append(live_run.info.stats.seconds)
+            began = time.perf_counter()
+            separate_run = evaluate(
+                separate, TEST, options=options, store=str(folder / f"separate{round_}.db")
+            )
+            timings["sep"].append(time.perf_counter() - began)
+            timings["sep_gen"].append(separate_run.info.stats.seconds)
+        in_training = statistics.median(timings["live"])
+        without_load = statistics.median(timings["sep"])
+        twin = statistics.median(timings["twin"])
 
         same = [r.prediction for r in live_run.results] == [
             r.prediction for r in separate_run.results
         ]
         tokens = sum(r.completion_tokens for r in live_run.results)
-        print(f"{len(live_run.results)} examples, {tokens} tokens generated, {args.steps} steps")
+        print(
+            f"{len(live_run.results)} examples, {tokens} tokens generated, {args.steps} steps, "
+            f"median of {args.rounds} round(s)"
+        )
         print(
             f"in training (evaluate_live):       {in_training:7.2f} s  "
-            f"(twin {live.twin_seconds:.2f} s, generation {live_run.info.stats.seconds:.2f} s)"
+            f"(weights hashed {statistics.median(timings['hash']):.2f} s, twin {twin:.2f} s, "
+            f"generation {statistics.median(timings['live_gen']):.2f} s)"
         )
         print(f"separate assay eval process:       {process:7.2f} s  (start, imports, load)")
         print(f"separate, in process: load        {load:7.2f} s")
         print(
             f"separate, in process: eval        {without_load:7.2f} s  "
-            f"(generation {separate_run.info.stats.seconds:.2f} s)"
+            f"(generation {statistics.median(timings['sep_gen']):.2f} s)"
         )
+        print("rounds:", {k: [round(v, 1) for v in vs] for k, vs in timings.items()})
         verdict = "met" if in_training <= without_load else "missed"
         print(
             f"target (in training <= separate without the load): {verdict} "

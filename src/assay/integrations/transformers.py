@@ -198,6 +198,10 @@ class LiveModel(HFModel):
         batch_size: Most sequences in flight at once.
         twin: Run on an inference twin (see the module docstring); None: when packing
             applies (float32 on a CPU), else on the live model in eval mode.
+
+    Attributes:
+        fingerprint_seconds: What hashing the weights took when it was made.
+        twin_seconds: What building the inference twin took (0 until it is built).
     """
 
     def __init__(
@@ -221,7 +225,9 @@ class LiveModel(HFModel):
         self.use_twin = can_pack(self.live) if twin is None else twin
         self._model = None
         self._digests = digests or ParameterDigests()
+        began = time.perf_counter()
         self._info = self._identity()
+        self.fingerprint_seconds = time.perf_counter() - began
         self.twin_seconds = 0.0
 
     @property
