@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer.exceptions import TyperException
 
 from assay import __version__
 from assay.cli import (
@@ -24,7 +25,8 @@ from assay.cli import (
     review,
     runs,
 )
-from assay.cli.common import quiet_libraries
+from assay.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, quiet_libraries, stderr
+from assay.terminal.text import escape
 
 app = typer.Typer(
     help="Evaluate fine-tuned language models on your own test set, and iterate.",
@@ -70,4 +72,18 @@ for area in (
 
 
 def main() -> None:
-    app()
+    """Run the command; a flag typer cannot parse (`--port abc`, `--limit 1e9`, a misspelt
+    command) is one line on stderr and exit status 2, as other user errors are one line."""
+    try:
+        code = app(standalone_mode=False)
+    except (typer.Abort, KeyboardInterrupt):
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except typer.Exit as done:
+        raise SystemExit(done.exit_code) from None
+    except TyperException as error:  # click's usage errors (typer carries its own click)
+        context = getattr(error, "ctx", None)
+        hint = f" (see {context.command_path} --help)" if context is not None else ""
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        stderr.print(f"[bold red]error:[/] {escape(message)}{hint}")
+        raise SystemExit(getattr(error, "exit_code", EXIT_USAGE)) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

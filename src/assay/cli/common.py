@@ -1,7 +1,8 @@
 """What every `assay` command shares: consoles, the error wrapper, common options, and
 the exit statuses.
 
-Exit statuses: 0 success; 1 a user error (the message says what and where); 3
+Exit statuses: 0 success; 1 a user error (the message says what and where); 2 a flag
+or command that cannot be parsed (click's usage errors, one line too); 3
 `compare --fail-on-regression` found B significantly worse; 4 `check-data --strict`
 found problems; 5 the run is incomplete (some examples failed and were not scored);
 130 interrupted (Ctrl-C; the same command resumes).
@@ -32,6 +33,7 @@ stderr = Console(stderr=True, soft_wrap=True)  # a message stays one line at any
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
 EXIT_REGRESSION = 3
 EXIT_DATA_PROBLEMS = 4
 EXIT_INCOMPLETE = 5

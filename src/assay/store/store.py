@@ -458,19 +458,28 @@ class Store:
         t.import_area_tables()
         with self._read() as conn:
             current = schema_is_current(conn)
-        if not current and self.read_only:
-            raise StoreError(
-                f"{self._where} is not an assay store of this version (tables are missing); "
-                "open it once for writing (any command that stores runs) to bring it up to date"
-            )
-        if not current:
-            with self._write() as conn:
-                if conn.dialect.name == "postgresql":
-                    # Serialise schema changes between processes opening a database at
-                    # once (SQLite's BEGIN IMMEDIATE does this already); the second one
-                    # then sees what the first committed, and skips it.
-                    conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
-                bring_up_to_date(conn)
+        if current:
+            return
+        if self.read_only:
+            # A store made by an older assay: bring it up to date through a writable
+            # engine (it exists, so nothing is created), then go on reading.
+            writable = make_engine(self.url, busy_timeout=self.busy_timeout)
+            try:
+                with (
+                    translate_errors(self.url, self.busy_timeout),
+                    write_transaction(writable) as conn,
+                ):
+                    _bring_up_to_date(conn)
+            except StoreError as exc:
+                raise StoreError(
+                    f"{self._where} was made by an older assay and cannot be brought up to "
+                    f"date here ({exc}); open it once where it can be written"
+                ) from exc
+            finally:
+                writable.dispose()
+            return
+        with self._write() as conn:
+            _bring_up_to_date(conn)
 
     def _require_run(self, conn: Connection, run_id: str) -> None:
         if conn.scalar(select(t.runs.c.id).where(t.runs.c.id == run_id)) is None:
@@ -515,6 +524,15 @@ class Store:
 
 
 # -- queries shared by several methods -------------------------------------
+
+
+def _bring_up_to_date(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        # Serialise schema changes between processes opening a database at once
+        # (SQLite's BEGIN IMMEDIATE does this already); the second one then sees what
+        # the first committed, and skips it.
+        conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+    bring_up_to_date(conn)
 
 
 def _now() -> datetime:
