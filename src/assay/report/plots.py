@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-PANEL_WIDTH = 3.9
-"""Inches per panel; three panels fit a 1200-pixel page at 100 dpi."""
+PANEL_WIDTH = 4.2
+"""Inches per panel: two panels a row are 840 pixels at 100 dpi, shown at their own size
+on a wide page and barely shrunk on an 800-pixel one, so their text stays readable."""
 
-COLUMNS = 3
+COLUMNS = 2
 LABEL_CHARS = 22
 PALETTE = ("#8d99ae", "#3d7dd8", "#e07a5f", "#81b29a", "#f2cc8f", "#6d597a")
 """Base first (grey), then each fine-tune or run."""
