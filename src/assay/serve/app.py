@@ -69,7 +69,8 @@ class ServeOptions:
             raise OptionError("queue_timeout", f"must be above 0 seconds, got {self.queue_timeout}")
         if not 0 <= self.window <= 10:
             raise OptionError("window", f"must be from 0 to 10 seconds, got {self.window}")
-        check_token(self.token)
+        if self.token is not None:
+            check_token(self.token)
 
 
 def create_app(model: Model, options: ServeOptions | None = None) -> FastAPI:

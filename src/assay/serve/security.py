@@ -1,7 +1,8 @@
 """Who may use the server, and how big a request may be.
 
-As the review app: binding to anything but a loopback address needs ``--token``
-(or $ASSAY_SERVE_TOKEN); with a token, every request must send it as
+The rules for ports, hosts and tokens are assay.listening's, as for the review app:
+binding to anything but a loopback address needs a token (--token or
+$ASSAY_SERVE_TOKEN); with a token, every request must send it as
 ``Authorization: Bearer <token>`` (what OpenAI clients send as their API key),
 compared in constant time, else 401 in OpenAI's shape. A request body over the cap
 is answered 413, whether it says its length or streams it.
@@ -9,8 +10,6 @@ is answered 413, whether it says its length or streams it.
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
@@ -18,77 +17,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assay.exceptions import OptionError
+from assay.listening import check_bind as _check_bind
+from assay.listening import check_port, check_token, same_secret
 from assay.serve.errors import OpenAIError
 
 TOKEN_ENV = "ASSAY_SERVE_TOKEN"
-MIN_TOKEN_LENGTH = 16
-GENERATE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-
-def check_token(token: str | None) -> None:
-    """Refuse a token that is easy to guess or that a header cannot carry (the review app's rules).
-
-    Raises:
-        OptionError: The token is blank, short, padded with spaces or holds control characters.
-    """
-    if token is None:
-        return
-    if len(token.strip()) < MIN_TOKEN_LENGTH:
-        problem = f"must be at least {MIN_TOKEN_LENGTH} characters, not counting spaces"
-    elif token != token.strip():
-        problem = "starts or ends with whitespace, which headers drop"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in token):
-        problem = "holds a control character, which headers cannot carry"
-    else:
-        return
-    raise OptionError("token", f"{problem}; generate one with: {GENERATE_TOKEN}")
-
-
-def check_port(port: int) -> None:
-    """Raises OptionError unless the port is one a server can listen on (1 to 65535)."""
-    if not 1 <= port <= 65535:
-        raise OptionError("port", f"must be from 1 to 65535, got {port}")
+__all__ = ["check_bind", "check_port", "check_token", "token_guard"]
 
 
 def check_bind(host: str, token: str | None) -> None:
-    """Refuse to listen beyond loopback without a token.
-
-    Raises:
-        OptionError: The host is not a loopback address and no token is given.
-    """
-    if token or is_loopback(host):
-        return
-    raise OptionError(
-        "host",
-        f"{host} would expose the model beyond this machine; give --token (or set "
-        f"{TOKEN_ENV}) so that every request must carry it",
-    )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    """Refuse to listen beyond loopback without a token (assay.listening's rule)."""
+    _check_bind(host, token, what="the model", token_env=TOKEN_ENV)
 
 
 def token_guard(token: str | None) -> Callable[[Request, Handler], Awaitable[Response]]:
     """HTTP middleware refusing every request without the bearer token (no-op without one)."""
-    expected = token.encode() if token else b""
 
     async def guard(request: Request, call_next: Handler) -> Response:
         if not token:
             return await call_next(request)
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        # Bytes, not str: compare_digest refuses non-ASCII str, and a header may hold any byte.
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            given.strip().encode("utf-8", "surrogateescape"), expected
-        ):
+        if scheme.lower() == "bearer" and same_secret(given.strip(), token):
             return await call_next(request)
         return OpenAIError(
             401,

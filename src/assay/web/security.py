@@ -3,7 +3,7 @@ headers and checks that every response and request pass through.
 
 * Token: when the app has one, every request must carry it (``Authorization: Bearer``,
   the ``assay_token`` cookie, or ``?token=`` once, which sets the cookie); others get 401.
-  A token is 16 or more ASCII characters, not blank (:func:`check_token`).
+  A token follows assay.listening's rules (16 or more ASCII characters, not blank).
 * Session: a cookie holding the reviewer's name and a CSRF token, signed with HMAC so
   it cannot be forged.
 * CSRF: every POST must send the session's CSRF token as the ``csrf`` form field or
@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 from collections.abc import Awaitable, Callable
@@ -30,17 +29,14 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from assay.exceptions import OptionError
+from assay.listening import check_bind as _check_bind
+from assay.listening import check_port, check_token, same_secret
 
 LOOPBACK = "127.0.0.1"
 TOKEN_ENV = "ASSAY_REVIEW_TOKEN"
 TOKEN_COOKIE = "assay_token"
 SESSION_COOKIE = "assay_session"
-MIN_TOKEN_LENGTH = 16
-GENERATE_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
-"""The command the token errors suggest."""
 
-PORTS = (1, 65535)
 MAX_BODY = 1024 * 1024
 """The largest request body taken (a label's note is far smaller)."""
 
@@ -68,68 +64,12 @@ SECURITY_HEADERS = {
 Handler = Callable[[Request], Awaitable[Response]]
 Middleware = Callable[[Request, Handler], Awaitable[Response]]
 
+__all__ = ["check_bind", "check_port", "check_token", "same_secret"]
+
 
 def check_bind(host: str, token: str | None) -> None:
-    """Refuse to listen beyond loopback without a token.
-
-    Raises:
-        OptionError: The host is not a loopback address and no token is given.
-    """
-    if token:
-        return
-    if host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise OptionError(
-            "host",
-            f"{host} would expose the review app beyond this machine; give a token "
-            f"(or set {TOKEN_ENV}) so that every request must carry it",
-        )
-
-
-def check_token(token: str) -> None:
-    """Refuse a token that is easy to guess or cannot travel in a header.
-
-    Raises:
-        OptionError: Blank, shorter than 16 characters, with whitespace at either end
-            (headers drop it), or with a control or non-ASCII character (headers and
-            cookies cannot carry it).
-    """
-    if not token.strip():
-        problem = "is blank"
-    elif len(token) < MIN_TOKEN_LENGTH:
-        problem = f"has {len(token)} characters; it needs {MIN_TOKEN_LENGTH} or more"
-    elif token != token.strip():
-        problem = "starts or ends with whitespace, which headers drop"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in token):
-        problem = "holds a control character, which headers cannot carry"
-    elif not token.isascii():
-        problem = "holds a character outside ASCII, which headers and cookies cannot carry"
-    else:
-        return
-    raise OptionError("token", f"{problem}; generate one with: {GENERATE_TOKEN}")
-
-
-def check_port(port: int) -> None:
-    """Raises OptionError unless the port is one a server can listen on (1 to 65535)."""
-    low, high = PORTS
-    if not low <= port <= high:
-        raise OptionError("port", f"must be from {low} to {high}, got {port}")
-
-
-def same_secret(given: str, expected: str) -> bool:
-    """Whether two secrets are equal, in constant time, for strings of any characters.
-
-    hmac.compare_digest refuses non-ASCII strings, so both are compared as UTF-8 bytes
-    (lone surrogates, which a decoded header or query can hold, pass through).
-    """
-    return hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
-    )
+    """Refuse to listen beyond loopback without a token (assay.listening's rule)."""
+    _check_bind(host, token, what="the review app", token_env=TOKEN_ENV)
 
 
 @dataclass
