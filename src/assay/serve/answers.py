@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from assay.exceptions import AssayError
 from assay.serve.batcher import Batcher, GenerationJob
 from assay.serve.engine import ServedModel
-from assay.serve.errors import OpenAIError, from_library
+from assay.serve.openai_errors import OpenAIError, from_library
 from assay.serve.prompt_scores import PromptScores
 from assay.serve.protocol import Plan
 from assay.serve.responses import (

@@ -29,7 +29,7 @@ from assay.models.base import Model
 from assay.serve.answers import Answerer
 from assay.serve.batcher import Batcher
 from assay.serve.engine import ServedModel
-from assay.serve.errors import OpenAIError, install_handlers
+from assay.serve.openai_errors import OpenAIError, install_handlers
 from assay.serve.protocol import ChatRequest, CompletionRequest
 from assay.serve.responses import Envelope
 from assay.serve.security import BodyLimit, check_token, token_guard

@@ -37,7 +37,7 @@ from assay.exceptions import AssayError
 from assay.models.base import Generation, GenerationParams
 from assay.models.continuous_batching import TokenLogprobs
 from assay.serve.engine import ServedModel
-from assay.serve.errors import OpenAIError, from_library
+from assay.serve.openai_errors import OpenAIError, from_library
 from assay.serve.prompt_scores import PromptScores
 from assay.serve.streaming import Listener
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from assay.data.prompts import Prompt
 from assay.models.base import Generation, GenerationParams, Model, ResultCallback
 from assay.models.continuous_batching import TokenCallback
-from assay.serve.errors import OpenAIError
+from assay.serve.openai_errors import OpenAIError
 from assay.serve.prompt_scores import PromptScores, score_prompts
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from assay.data.prompts import Prompt
 from assay.exceptions import AssayError
 from assay.models.base import GenerationParams
 from assay.serve.engine import ServedModel
-from assay.serve.errors import OpenAIError, bad_request, from_library
+from assay.serve.openai_errors import OpenAIError, bad_request, from_library
 
 MAX_CHOICES = 16
 """Most choices (n) one request may ask for."""

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay.listening import check_bind as _check_bind
 from assay.listening import check_port, check_token, same_secret
-from assay.serve.errors import OpenAIError
+from assay.serve.openai_errors import OpenAIError
 
 TOKEN_ENV = "ASSAY_SERVE_TOKEN"
 
