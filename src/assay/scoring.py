@@ -1,5 +1,9 @@
 """Scoring a stored run: metrics per example, aggregates with intervals, saved back.
 
+Metrics score answers: a reasoning model's thinking is left out by the run's thinking
+markers (assay.metrics.thinking), and a metric whose scores have parts (json_fields'
+per-field breakdown) has each part summarised beside it as "<metric>/<part>".
+
 Failed generations are never scored: an example without a usable output has no
 metric values, is left out of every mean and interval, and is counted apart (the
 run says how many failed). A value a metric could not give (NaN: an unparsable
@@ -9,9 +13,21 @@ judge reply) is left out too, and counted as ``unscored`` beside ``n``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from assay.data.conversations import read_dialogue
+from assay.data.dialogue import Dialogue
 from assay.data.example import Example
-from assay.metrics import MetricFn, MetricSpec, Score, ScoreInput, resolve_metrics, summarize
+from assay.data.prompts import DEFAULT_THINKING
+from assay.metrics import (
+    MetricFn,
+    MetricSpec,
+    MetricSummary,
+    Score,
+    ScoreInput,
+    resolve_metrics,
+    summarize,
+)
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import EvalConfig, ExampleResult, Run, RunInfo
 from assay.store import Store, open_store
@@ -27,28 +43,73 @@ def score_run(store: Store, run_id: str, metrics: dict[str, MetricFn]) -> Run:
     """
     run = store.load_run(run_id)
     usable = [r for r in run.results if not r.failed]
-    items = [ScoreInput(prediction=r.prediction, example=example_of(r, run.info)) for r in usable]
+    thinking = run.info.config.prompt.thinking if isinstance(run.info.config, EvalConfig) else None
+    items = [
+        ScoreInput(r.prediction, example_of(r, run.info), thinking or DEFAULT_THINKING)
+        for r in usable
+    ]
     scores: dict[str, dict[str, Score]] = {}
     summaries = {}
     for name, metric_fn in metrics.items():
         values = metric_fn(items) if items else []
         scores[name] = {r.example_id: s for r, s in zip(usable, values, strict=True)}
         summaries[name] = summarize(name, [s.value for s in values])
+        summaries.update(_parts(name, values))
     store.save_scores(run.id, scores)
     store.save_summary(run.id, summaries)
     return store.load_run(run.id)
 
 
+def _parts(name: str, scores: Sequence[Score]) -> dict[str, MetricSummary]:
+    """Each part of a metric's scores (json_fields' precision, recall, fields) summarised as
+    "<metric>/<part>" over the examples that have it."""
+    names = dict.fromkeys(part for score in scores for part in score.parts)
+    return {
+        f"{name}/{part}": summarize(
+            f"{name}/{part}", [s.parts[part] for s in scores if part in s.parts]
+        )
+        for part in names
+    }
+
+
 def example_of(result: ExampleResult, info: RunInfo) -> Example:
-    """The example as the data set had it: every column under its own name."""
+    """The example as the data set had it: every column under its own name, and a
+    conversation or tool row read again by the loader's rule (assay.data.conversations)."""
     names = info.config.fields if isinstance(info.config, EvalConfig) else None
     fields = dict(result.metadata)
-    fields.setdefault(names.input if names else "input", result.input)
+    input_field = names.input if names else "input"
+    fields.setdefault(input_field, result.input)
+    reference_field = names.reference if names else None
+    stored = dict(fields)
     if result.reference is not None:
-        fields.setdefault((names.reference if names else None) or "reference", result.reference)
+        fields.setdefault(reference_field or "reference", result.reference)
     return Example(
-        id=result.example_id, input=result.input, reference=result.reference, fields=fields
+        id=result.example_id,
+        input=result.input,
+        reference=result.reference,
+        fields=fields,
+        dialogue=_dialogue(result, info, stored, fields, input_field, reference_field),
     )
+
+
+def _dialogue(
+    result: ExampleResult,
+    info: RunInfo,
+    stored: dict[str, Any],
+    fields: dict[str, Any],
+    input_field: str,
+    reference_field: str | None,
+) -> Dialogue | None:
+    """The row's dialogue, read as the loader read it. A reference column left out of the
+    stored columns (it equalled the reference text) is put back unless the reference was
+    the conversation's last assistant turn, which the stored columns still hold."""
+    where = f"run {info.id}, example {result.example_id}"
+    found = read_dialogue(where, stored, input_field=input_field, reference_field=reference_field)
+    if found is not None and found.reference is None and result.reference is not None:
+        found = read_dialogue(
+            where, fields, input_field=input_field, reference_field=reference_field
+        )
+    return found.dialogue if found is not None else None
 
 
 def rescore(

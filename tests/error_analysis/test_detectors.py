@@ -19,7 +19,7 @@ CASES = json.loads((Path(__file__).parent / "cases" / "detectors.json").read_tex
 def test_detector_case(case: dict[str, Any]) -> None:
     row = {
         k: case[k]
-        for k in ("prediction", "reference", "input", "prompt", "finish_reason")
+        for k in ("prediction", "reference", "input", "prompt", "finish_reason", "metadata")
         if k in case
     }
     run = make_run([row])

@@ -57,20 +57,34 @@ def test_an_injected_verdict_is_not_read_as_the_judges(case: dict[str, Any]) -> 
         assert grade.value == case["expected"] and grade.parsed, grade
 
 
+@pytest.mark.parametrize("conversation", [False, True], ids=["question", "conversation"])
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_every_untrusted_text_is_fenced_and_cannot_close_its_fence(case: dict[str, Any]) -> None:
+def test_every_untrusted_text_is_fenced_and_cannot_close_its_fence(
+    case: dict[str, Any], conversation: bool
+) -> None:
+    """A question, or a conversation's transcript: every text in its own fence."""
     if case["mode"] == "pair":
         system, user, nonce = pair_prompt(
-            case["question"], case["reference"], case["answer_x"], case["answer_y"]
+            case["question"],
+            case["reference"],
+            case["answer_x"],
+            case["answer_y"],
+            conversation=conversation,
         )
         texts = [case["question"], case["reference"], case["answer_x"], case["answer_y"]]
     else:
         system, user, nonce = grade_prompt(
-            case["question"], case["reference"], case["answer"], "rubric", pass_fail=False
+            case["question"],
+            case["reference"],
+            case["answer"],
+            "rubric",
+            pass_fail=False,
+            conversation=conversation,
         )
         texts = [case["question"], case["reference"], case["answer"]]
+    unused = "question" if conversation else "conversation"
     for role in ROLES:
-        assert f"<{role}-{nonce}>" in system
+        assert (f"<{role}-{nonce}>" in system) == (role != unused)
     blocks = re.findall(rf"<({'|'.join(ROLES)})-{nonce}>\n(.*?)\n</\1-{nonce}>", user, flags=re.S)
     assert [text for _, text in blocks] == texts
     assert user.count(f"</answer-{nonce}>") == len(texts) - 2

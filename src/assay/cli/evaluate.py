@@ -33,10 +33,11 @@ from assay.cli.judging import (
     metric_specs,
     required_model_and_data,
 )
-from assay.data.prompts import PromptConfig, load_template
+from assay.data.prompts import DEFAULT_THINKING, PromptConfig, load_template
 from assay.evaluation.choices import ChoiceOptions, parse_choices
 from assay.evaluation.evaluate import DataOptions, EvalOptions
 from assay.exceptions import OptionError
+from assay.metrics.registry import MetricSpec
 from assay.models.base import GenerationParams, ModelOptions
 from assay.runs.records import Run
 from assay.terminal import runs as render
@@ -81,6 +82,13 @@ def eval_command(
         str | None, typer.Option(help="Prompt template text or file, with {field} placeholders.")
     ] = None,
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+    thinking: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            help="A reasoning model's thinking markers, OPEN CLOSE (by default the think tags): "
+            "the thinking is kept in the prediction and left out of scoring."
+        ),
+    ] = None,
     prompt_format: Annotated[
         str, typer.Option(help="auto, chat (model's chat template) or raw.")
     ] = "auto",
@@ -105,6 +113,7 @@ def eval_command(
     rubric: RubricOption = None,
     concurrency: ConcurrencyOption = None,
     base_url: BaseUrlOption = None,
+    json_schema: JsonSchemaOption = None,
     retry_errors: Annotated[
         str | None, typer.Option(help="Generate again the failed examples of this run id.")
     ] = None,
@@ -147,7 +156,7 @@ def eval_command(
     metrics_given = metrics is not None
     classes = _choice_options(choices, choices_field, confusion, metrics_given)
     names = parse_metric_names(metrics or "exact_match,f1")
-    specs = metric_specs(names, judge, rubric, concurrency, base_url)
+    specs = with_schema(metric_specs(names, judge, rubric, concurrency, base_url), json_schema)
     batch_size = concurrency or batch_size
     ray = executor_options(executor, replicas, ray_address, gpus_per_replica, cpus_per_replica)
     if retry_errors is not None:
@@ -172,6 +181,7 @@ def eval_command(
             format=prompt_format,  # type: ignore[arg-type]
             template=load_template(template) if template is not None else None,
             system=system,
+            thinking=thinking or DEFAULT_THINKING,
         ),
         generation=GenerationParams(
             max_new_tokens=max_new_tokens,
@@ -194,6 +204,32 @@ def eval_command(
     if classes is not None:
         _show_confusion(run, confusion)
     exit_if_incomplete(run)
+
+
+JsonSchemaOption = Annotated[
+    Path | None,
+    typer.Option(help="A JSON Schema file for the json_schema metric (else each row's 'schema')."),
+]
+
+
+def with_schema(specs: list[MetricSpec], schema: Path | None) -> list[MetricSpec]:
+    """The metrics, the json_schema metric given the run's schema file when there is one.
+
+    Raises:
+        OptionError: A schema is given but json_schema is not among the metrics.
+    """
+    if schema is None:
+        return specs
+    if not any(spec.name == "json_schema" for spec in specs):
+        raise OptionError(
+            "json_schema", "sets the json_schema metric's schema: add json_schema to --metrics"
+        )
+    return [
+        MetricSpec(spec.name, {**spec.options, "schema": schema})
+        if spec.name == "json_schema"
+        else spec
+        for spec in specs
+    ]
 
 
 def _choice_options(
@@ -233,6 +269,7 @@ def score_command(
     rubric: RubricOption = None,
     concurrency: ConcurrencyOption = None,
     base_url: BaseUrlOption = None,
+    json_schema: JsonSchemaOption = None,
     db: DbOption = None,
     plugin: PluginOption = None,
 ) -> None:
@@ -245,5 +282,6 @@ def score_command(
 
     import_plugins(plugin)
     names = parse_metric_names(metrics)
-    run = rescore(run_id, metric_specs(names, judge, rubric, concurrency, base_url), store=db)
+    specs = with_schema(metric_specs(names, judge, rubric, concurrency, base_url), json_schema)
+    run = rescore(run_id, specs, store=db)
     render.score_summary(console, run, names, store_url(db))

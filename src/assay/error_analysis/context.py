@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from assay.data.dialogue import Dialogue
+from assay.data.prompts import DEFAULT_THINKING
 from assay.error_analysis.prose import known_words
 from assay.exceptions import OptionError
-from assay.runs.records import EvalConfig, Run
+from assay.runs.records import EvalConfig, ExampleResult, Run
 
 if TYPE_CHECKING:
     import pandas
@@ -134,7 +136,11 @@ class DetectorContext:
         """The answers' expected form: the option, or one inferred from the references."""
         if self.options.expected_format != "auto":
             return self.options.expected_format
-        references = [r.reference.strip() for r in self.run.results if r.reference]
+        references = [
+            r.reference.strip()
+            for r in self.run.results
+            if r.reference and not _calls_tools(self.dialogue(r))
+        ]
         if not references:
             return "none"
         for kind in ("letter", "number", "json"):
@@ -142,11 +148,33 @@ class DetectorContext:
                 return kind
         return "none"
 
+    def dialogue(self, result: ExampleResult) -> Dialogue | None:
+        """The example's conversation, tools and expected calls (None for a plain question),
+        read from its stored columns by the loader's rule."""
+        key = f"dialogue:{result.example_id}"
+        if key not in self.cache:
+            from assay.scoring import example_of
+
+            self.cache[key] = example_of(result, self.run.info).dialogue
+        found: Dialogue | None = self.cache[key]
+        return found
+
+    @functools.cached_property
+    def thinking(self) -> tuple[str, str]:
+        """The run's thinking markers (open, close)."""
+        config = self.run.info.config
+        return config.prompt.thinking if isinstance(config, EvalConfig) else DEFAULT_THINKING
+
     @functools.cached_property
     def max_new_tokens(self) -> int | None:
         """The run's generation limit, if it recorded one."""
         config = self.run.info.config
         return config.generation.max_new_tokens if isinstance(config, EvalConfig) else None
+
+
+def _calls_tools(dialogue: Dialogue | None) -> bool:
+    """A tool row: its reference is a call (or text), judged by the tool categories."""
+    return dialogue is not None and dialogue.expected_calls is not None
 
 
 LETTER = re.compile(r"^\(?[A-Za-z]\)?[.)]?$")

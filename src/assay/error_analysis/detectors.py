@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from assay.data.values import kind_of
 from assay.error_analysis.categories import Category, detector, register_category
 from assay.error_analysis.context import DetectorContext, matches_format
 from assay.error_analysis.prose import WORD
+from assay.metrics.structured import compare_fields, parse_json_answer
 from assay.runs.records import ExampleResult
 
 TERMINAL = (".", "!", "?", '"', "'", ")", "]", "}", "`", "*")
@@ -205,13 +207,47 @@ def too_short(result: ExampleResult, context: DetectorContext) -> str | None:
     explains_wrong=True,
 )
 def format_(result: ExampleResult, context: DetectorContext) -> str | None:
-    """Not in the expected form: a single letter, a number, JSON that parses, or a regex."""
+    """Not in the expected form: a single letter, a number, JSON that parses (with the
+    reference object's fields, each of its kind), or a regex."""
     kind = context.expected_format
+    dialogue = context.dialogue(result)
     if kind == "none" or not result.prediction.strip():
         return None
+    if dialogue is not None and dialogue.expected_calls is not None:
+        return None  # a tool row: the tool categories judge its form
+    if kind == "json":
+        return _json_form(result)
     if matches_format(kind, result.prediction, context.options.format_regex):
         return None
     return f"expected {kind}" + (f" {context.options.format_regex!r}" if kind == "regex" else "")
+
+
+def _json_form(result: ExampleResult) -> str | None:
+    """What is wrong with a JSON answer's form: not JSON (or not the reference's kind of
+    value), or, against an object reference, the fields it lacks and those whose value is
+    of another kind (a number written as text, a list for an object). A value of the
+    right kind that is not the reference's is a wrong answer, not a wrong form."""
+    value, problem = parse_json_answer(result.prediction)
+    if problem is not None or not isinstance(value, (dict, list)):
+        return f"expected json ({problem or 'a bare value, not an object or a list'})"
+    reference, _ = parse_json_answer(result.reference or "")
+    if not isinstance(reference, dict):
+        return None
+    if not isinstance(value, dict):
+        return "expected a JSON object, got a list"
+    comparison = compare_fields(reference, value)
+    wrong_kind = [(n, e, g) for n, e, g in comparison.wrong if kind_of(e) != kind_of(g)]
+    if not comparison.missing and not wrong_kind:
+        return None
+    parts = []
+    if comparison.missing:
+        parts.append("missing fields " + ", ".join(comparison.missing))
+    if wrong_kind:
+        parts.append(
+            "wrong fields "
+            + ", ".join(f"{n} ({kind_of(g)}, expected {kind_of(e)})" for n, e, g in wrong_kind)
+        )
+    return "; ".join(parts)
 
 
 @detector(

@@ -13,7 +13,8 @@ Steps, in order:
    empty, truncated, repetition, refusal, format, language and prompt_echo do;
    verbose, too_short and spelling describe style only, so a long wrong answer is
    both ``verbose`` and ``incorrect``. A category declares it when it is registered
-   (``explains_wrong``).
+   (``explains_wrong``). Detectors see the answer without a reasoning model's
+   thinking; an answer that is all thinking is ``thinking_unfinished`` only.
 4. Let human labels replace the detectors' verdict where there are any.
 5. Count and sort: most severe first, then most frequent.
 """
@@ -21,6 +22,7 @@ Steps, in order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from assay.error_analysis.categories import (
     SEVERITY_RANK,
@@ -31,11 +33,13 @@ from assay.error_analysis.categories import (
 from assay.error_analysis.context import DetectorContext, ErrorOptions
 from assay.error_analysis.records import CategoryCount, ErrorReport, ExampleError
 from assay.exceptions import NotFoundError
+from assay.metrics.thinking import split_reply
 from assay.runs.records import ExampleResult, Run
 from assay.runs.verdicts import MainMetric, main_metric
 
 EXAMPLE_CHARS = 80
 INCORRECT = "incorrect"
+UNFINISHED = "thinking_unfinished"
 
 
 def analyze_errors(
@@ -91,9 +95,19 @@ def _detect(
     chosen: Sequence[Category],
     main: MainMetric,
 ) -> list[ExampleError]:
-    """The categories found on one answer, ``incorrect`` last when it applies."""
+    """The categories found on one answer, ``incorrect`` last when it applies.
+
+    Detectors judge the answer without a reasoning model's thinking; an answer that is
+    all thinking (it never closed) is only ``thinking_unfinished``: there is nothing else
+    to judge.
+    """
     found: list[ExampleError] = []
     explained = False
+    reply = split_reply(result.prediction, context.thinking)
+    if reply.unfinished:
+        chosen = [c for c in chosen if c.name == UNFINISHED]
+    elif reply.thinking is not None:
+        result = replace(result, prediction=reply.answer or "")
     for category in chosen:
         if category.detect is None:
             continue

@@ -128,10 +128,20 @@ class Judge:
     def name(self) -> str:
         return f"{self.model.info.spec} ({p.PROMPT_VERSION}, {self.fingerprint[:8]})"
 
-    def grade(self, items: Sequence[tuple[str, str | None, str]]) -> list[Grade]:
-        """Grade (question, reference, answer) triples."""
+    def grade(
+        self,
+        items: Sequence[tuple[str, str | None, str]],
+        *,
+        conversations: Sequence[bool] = (),
+    ) -> list[Grade]:
+        """Grade (question, reference, answer) triples; ``conversations`` says which
+        questions are conversation transcripts (the judge is told so)."""
         pass_fail = self.mode == "pass_fail"
-        built = [p.grade_prompt(q, r, a, self.rubric, pass_fail=pass_fail) for q, r, a in items]
+        flags = list(conversations) or [False] * len(items)
+        built = [
+            p.grade_prompt(q, r, a, self.rubric, pass_fail=pass_fail, conversation=c)
+            for (q, r, a), c in zip(items, flags, strict=True)
+        ]
         parser = parse_pass_fail if pass_fail else parse_score
         parsed = self._ask(built, [[q, r or "", a] for q, r, a in items], parser)
         grades = []

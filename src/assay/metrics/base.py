@@ -18,19 +18,28 @@ or, for the common per-example case, with :func:`metric` on a plain function::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from assay.data.example import Example
+from assay.data.prompts import DEFAULT_THINKING
 from assay.exceptions import MetricError
 
 
 @dataclass(frozen=True)
 class ScoreInput:
-    """What a metric sees for one example."""
+    """What a metric sees for one example.
+
+    Attributes:
+        prediction: The answer to score. A metric gets it with any thinking left out
+            (between the ``thinking`` markers; see assay.metrics.thinking).
+        example: The example, with its dialogue (turns, tools, expected calls) if any.
+        thinking: The run's thinking markers (open, close).
+    """
 
     prediction: str
     example: Example
+    thinking: tuple[str, str] = DEFAULT_THINKING
 
     @property
     def reference(self) -> str | None:
@@ -44,10 +53,14 @@ class Score:
     Attributes:
         value: The score; pass/fail metrics use 1.0 / 0.0.
         detail: Optional short explanation (a judge's reason, the matched span, ...).
+        parts: Values of the score's parts, by name (json_fields' precision, recall and
+            each field): each part is summarised over the run as "<metric>/<part>",
+            over the examples that have it.
     """
 
     value: float
     detail: str | None = None
+    parts: Mapping[str, float] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

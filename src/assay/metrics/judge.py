@@ -48,7 +48,10 @@ def judge(
     )
 
     def score(items: Sequence[ScoreInput]) -> list[Score]:
-        grades = grader.grade([(i.example.input, i.reference, i.prediction) for i in items])
+        grades = grader.grade(
+            [(i.example.input, i.reference, i.prediction) for i in items],
+            conversations=[i.example.dialogue is not None for i in items],
+        )
         return [Score(g.value, f"{g.reason} [judge {grader.name}]") for g in grades]
 
     return score

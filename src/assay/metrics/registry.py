@@ -10,14 +10,16 @@ names or options that would have worked.
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from assay.data.example import Example
 from assay.exceptions import AssayError, MetricError, NotFoundError, did_you_mean
 from assay.metrics.base import MetricFactory, MetricFn, Score, ScoreInput
+from assay.metrics.thinking import split_reply, unfinished_detail
 
 FactoryT = TypeVar("FactoryT", bound=MetricFactory)
 PerExampleT = TypeVar("PerExampleT", bound=Callable[..., "float | bool | Score"])
@@ -300,19 +302,33 @@ def _to_score(name: str, value: object, example: Example) -> Score:
 
 def _checked(name: str, fn: MetricFn) -> MetricFn:
     """The metric, made to say who failed: an exception names the metric, and a wrong
-    number of scores is an error rather than a silent misalignment."""
+    number of scores is an error rather than a silent misalignment.
+
+    It scores answers, not thinking: every prediction reaches the metric with its
+    thinking left out, and one whose thinking never closed is not given to the metric
+    at all; its score is NaN with a detail that says why (assay.metrics.thinking).
+    """
 
     def score(items: Sequence[ScoreInput]) -> list[Score]:
+        replies = [split_reply(item.prediction, item.thinking) for item in items]
+        answered = [
+            (index, replace(item, prediction=reply.answer))
+            for index, (item, reply) in enumerate(zip(items, replies, strict=True))
+            if reply.answer is not None
+        ]
         try:
-            scores = fn(items)
+            scores = fn([item for _, item in answered]) if answered else []
         except AssayError:
             raise
         except Exception as exc:
             raise MetricError(f"metric '{name}' failed: {type(exc).__name__}: {exc}") from exc
-        if len(scores) != len(items):
+        if len(scores) != len(answered):
             raise MetricError(
-                f"Metric '{name}' returned {len(scores)} scores for {len(items)} predictions."
+                f"Metric '{name}' returned {len(scores)} scores for {len(answered)} predictions."
             )
-        return scores
+        merged = [Score(math.nan, unfinished_detail(item.thinking)) for item in items]
+        for (index, _), value in zip(answered, scores, strict=True):
+            merged[index] = value
+        return merged
 
     return score

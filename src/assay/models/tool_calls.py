@@ -172,6 +172,8 @@ def _read_call(value: Any) -> ToolCall | str | None:
         return None
     if not ({"arguments", "parameters"} & set(value)) and len(value) > 1:
         return None  # an object that merely has a "name" field is not a call
+    if "arguments" not in value and _is_schema(value.get("parameters")):
+        return None  # a tool's declaration echoed back, not a call of it
     name = value["name"]
     arguments = value.get("arguments", value.get("parameters", {}))
     if isinstance(arguments, str):  # OpenAI's JSON text
@@ -182,3 +184,12 @@ def _read_call(value: Any) -> ToolCall | str | None:
     if not isinstance(arguments, Mapping):
         return f"the arguments of {name} are not an object"
     return ToolCall(name, dict(arguments))
+
+
+def _is_schema(value: Any) -> bool:
+    """A JSON Schema of an object (a declaration's "parameters"), not arguments."""
+    return (
+        isinstance(value, Mapping)
+        and value.get("type") == "object"
+        and isinstance(value.get("properties"), Mapping)
+    )

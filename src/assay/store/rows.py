@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row
 
-from assay.data.prompts import PromptConfig
+from assay.data.prompts import DEFAULT_THINKING, PromptConfig
 from assay.metrics.base import MetricSummary, Score
 from assay.models.base import GenerationParams
 from assay.runs.ownership import owner_alive
@@ -109,6 +109,7 @@ def run_config(kind: str, prompt: dict[str, Any], generation: dict[str, Any]) ->
             format=prompt.get("format", "auto"),
             template=prompt.get("template"),
             system=prompt.get("system"),
+            thinking=tuple(prompt.get("thinking") or DEFAULT_THINKING),
         ),
         generation=GenerationParams(**params),
         fields=FieldNames(names.get("input") or "input", names.get("reference")),
