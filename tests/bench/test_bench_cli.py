@@ -50,7 +50,7 @@ def test_bench_runs_stores_and_writes_harness_json(bench_data: Path, tmp_path: P
     assert rows[0].split(",")[4] in ("0.0", "1.0")
 
     # a second model (here the same one, on one task) side by side with the first run
-    again = [*args[:4], "truthfulqa_mc2", *args[5:], "--baseline", info.id]
+    again = [*args[:4], "truthfulqa_mc2", *args[5:], "--baseline", info.id, "--force"]
     versus = CliRunner().invoke(app, again)
     assert versus.exit_code == 0, versus.output
     assert f"baseline: run {info.id}" in versus.output and "+0.000" in versus.output

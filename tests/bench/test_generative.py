@@ -100,5 +100,5 @@ def test_ifeval_bad_rows_name_the_instruction() -> None:
 
 def test_bbh_needs_the_cot_prompts_from_data_dir() -> None:
     task = get_task("bbh_cot_fewshot_navigate")
-    with pytest.raises(DataError, match="bbh/cot-prompts/navigate.txt under --data-dir"):
+    with pytest.raises(DataError, match=r"bbh/cot-prompts/navigate\.txt under --data-dir"):
         task.fewshot_pool(DataSource())

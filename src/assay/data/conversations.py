@@ -164,7 +164,7 @@ def _openai_turn(where: str, path: str, item: Mapping[str, Any]) -> Turn:
     if raw_calls is not None:
         if role != "assistant":
             raise DataError(
-                f"{where}: the field '{shown(path)}.tool_calls' is on a {role} turn; "
+                f"{where}: the field '{shown(path)}.tool_calls' is on {_a(role)} turn; "
                 "only assistant turns call tools"
             )
         if not isinstance(raw_calls, list):
@@ -250,18 +250,21 @@ def _check_order(where: str, field: str, turns: Sequence[Turn]) -> None:
         elif previous is None or previous.role == "system":
             if turn.role != "user":
                 raise DataError(
-                    f"{where}: the field '{shown(path)}' is a {turn.role} turn; a conversation "
+                    f"{where}: the field '{shown(path)}' is {_a(turn.role)} turn; a conversation "
                     "starts with a user turn (after any system turns)"
                 )
         else:
             allowed = _may_follow(previous)
             if turn.role not in allowed:
                 raise DataError(
-                    f"{where}: the roles do not alternate: '{shown(path)}' is a {turn.role} "
-                    f"turn after a{'n' if previous.role == 'assistant' else ''} {previous.role} "
-                    f"turn; expected {' or '.join(allowed)}"
+                    f"{where}: the roles do not alternate: '{shown(path)}' is {_a(turn.role)} "
+                    f"turn after {_a(previous.role)} turn; expected {' or '.join(allowed)}"
                 )
         previous = turn
+
+
+def _a(role: str) -> str:
+    return f"an {role}" if role == "assistant" else f"a {role}"
 
 
 def _may_follow(turn: Turn) -> tuple[Role, ...]:

@@ -141,16 +141,25 @@ class Turn:
             message["tool_call_id"] = self.tool_call_id
         return message
 
+    @property
+    def speaker(self) -> str:
+        """Who speaks: "User", "Assistant", "Tool (get_weather)", ..."""
+        if self.role == "tool" and self.name:
+            return f"Tool ({self.name})"
+        return ROLE_NAMES[self.role]
+
+    @property
+    def body(self) -> str:
+        """What the turn says: its text, then one "→ f({...})" line per call."""
+        lines = [self.content] if self.content else []
+        lines += [f"→ {call.shown()}" for call in self.tool_calls]
+        return "\n".join(lines)
+
     def shown(self) -> str:
         """The turn as a transcript shows it: "User: ...", "Assistant → f({...})"."""
-        label = ROLE_NAMES[self.role]
-        if self.role == "tool" and self.name:
-            label = f"Tool ({self.name})"
-        lines = [f"{label}: {self.content}" if self.content else f"{label}:"]
-        lines += [f"{ROLE_NAMES['assistant']} → {call.shown()}" for call in self.tool_calls]
         if self.tool_calls and not self.content:
-            lines = lines[1:]
-        return "\n".join(lines)
+            return "\n".join(f"{self.speaker} {line}" for line in self.body.splitlines())
+        return f"{self.speaker}: {self.body}"
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from assay.data.dialogue import Dialogue
 from assay.review.diff import Piece, diff_pieces
 from assay.runs.records import ExampleResult, Run
+from assay.scoring import example_of
 
 MAX_CARDS = 2000
 """Most example cards on one page (the file stays quick to open); the page says when
@@ -41,11 +43,22 @@ class AnswerView:
 
 
 @dataclass(frozen=True)
+class TurnView:
+    """One turn of a conversation as a card shows it: who speaks, and what."""
+
+    role: str
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
 class ExampleView:
     """One example card.
 
     Attributes:
         id / input / reference: The example.
+        turns: A conversation or tool row's tools and turns, one block each (the card
+            shows these instead of the input's transcript); empty for a plain question.
         answers: Each run's answer, in run order.
         outcome: "fixed", "broken", "both_wrong", "both_right", or "" (no pair).
         categories: Every category any answer has (what the category filter matches).
@@ -59,6 +72,7 @@ class ExampleView:
     outcome: str = ""
     categories: list[str] = field(default_factory=list)
     reference_before: str | None = None
+    turns: list[TurnView] = field(default_factory=list)
 
     @property
     def filter_categories(self) -> str:
@@ -141,6 +155,19 @@ def example_views(
                 outcome=(outcomes or {}).get(result.example_id, ""),
                 categories=list(dict.fromkeys(found)),
                 reference_before=result.reference if changed is not None else None,
+                turns=turn_views(example_of(result, first.info).dialogue),
             )
         )
     return views, len(first.results)
+
+
+def turn_views(dialogue: Dialogue | None) -> list[TurnView]:
+    """A dialogue's blocks: its tools on one line, then each turn with its speaker."""
+    if dialogue is None:
+        return []
+    views = []
+    if dialogue.tools:
+        signatures = ", ".join(tool.signature() for tool in dialogue.tools)
+        views.append(TurnView("tools", "Tools", signatures))
+    views += [TurnView(turn.role, turn.speaker, turn.body) for turn in dialogue.turns]
+    return views
