@@ -126,7 +126,7 @@ def runs_table(console: Console, runs: Sequence[RunInfo]) -> None:
         )
         table.add_row(info.id, cell, str(info.n_examples), headline)
     console.print(table)
-    console.print(f"{len(runs)} runs")
+    console.print(f"{len(runs)} run{'' if len(runs) == 1 else 's'}")
 
 
 def data_label(dataset: str) -> str:
