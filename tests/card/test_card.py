@@ -184,3 +184,53 @@ def test_the_curve_command_and_runs_by_group(db: Path, tmp_path: Path) -> None:
     assert svg.read_text().lstrip().startswith("<?xml")
     missing = CliRunner().invoke(app, ["curve", "nope", "--db", str(db)])
     assert missing.exit_code == 1 and "no checkpoints" in missing.output
+
+
+def test_judge_and_human_verdicts_between_the_two_are_on_the_card(
+    db: Path, store: Store
+) -> None:
+    from assay.arena import Battle, save_battles
+    from assay.review.labels import Label, save_label
+
+    judged = [("model_b", 7), ("model_a", 2), ("tie", 1)]
+    battles = [
+        Battle(
+            "base",
+            "ft-v1",
+            winner,  # type: ignore[arg-type]
+            source="judge",
+            run_a="base00000001",
+            run_b="tune00000001",
+            example_id=f"qa-{i:03d}",
+        )
+        for winner, n in judged
+        for i in range(n)
+    ]
+    battles += [
+        Battle("ft-v1", "base", "model_a", source="human", decided_by="ann"),
+        Battle("ft-v1", "base", "tie (bothbad)", source="human", decided_by="bob"),
+        # Between other runs of the same names, or other models: not these two.
+        Battle("base", "ft-v1", "model_a", source="judge", run_a="base00000001", run_b="x"),
+        Battle("base", "other", "model_a", source="judge"),
+    ]
+    save_battles(store, battles)
+    for i, verdict in enumerate(("correct", "correct", "incorrect")):
+        save_label(store, Label("tune00000001", f"qa-{i:03d}", "ann", verdict))
+
+    (section,) = build_card(store, "base", ["ft-v1"]).tuned[0].tasks
+    verdicts = {h.source: h for h in section.head_to_head}
+    judge, human = verdicts["judge"], verdicts["human"]
+    assert (judge.tuned_wins, judge.base_wins, judge.ties) == (7, 2, 1)
+    assert judge.p_value == pytest.approx(0.1796875)  # two-sided sign test, 7 of 9
+    assert (human.tuned_wins, human.base_wins, human.ties) == (1, 0, 1)
+    assert section.labels["ft-v1"] == {"correct": 2, "incorrect": 1}
+    assert section.labels["base"] == {}
+
+    html = card_html(build_card(store, "base", ["ft-v1"]))
+    assert 'id="head-to-head-1-1"' in html and 'id="labels-1-1"' in html
+    assert "LLM judge" in html and "blind human votes" in html
+    result = CliRunner().invoke(app, ["card", "base", "ft-v1", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "judge verdicts: ft-v1 won 7, base won 2, 1 ties (sign test p = 0.18)" in said
+    assert "human labels on ft-v1: 2 correct, 1 incorrect" in said

@@ -257,17 +257,26 @@ def reference_changes(run_a: Run, run_b: Run) -> list[ReferenceChange]:
 
 
 def head_to_head(store: Store, base: RunInfo, tuned: RunInfo) -> list[HeadToHead]:
-    """Battles between the two runs' models (arena judges, blind human votes), per source."""
+    """Battles between the two runs (arena judges, blind human votes), per source.
+
+    A battle that names its runs (judged or voted on stored runs) counts when they are
+    these two; one that names only models (an imported file) counts by the runs' names,
+    which are what battles call models.
+    """
     from scipy.stats import binomtest
 
     from assay.arena import load_battles
     from assay.review.votes import model_name
 
     a, b = model_name(base), model_name(tuned)
+    runs = {base.id, tuned.id}
     counts: dict[str, list[int]] = {}
     for battle in load_battles(store):
         if {battle.model_a, battle.model_b} != {a, b}:
             continue
+        if battle.run_a is not None and battle.run_b is not None:
+            if {battle.run_a, battle.run_b} != runs:
+                continue
         tally = counts.setdefault(battle.source, [0, 0, 0])
         if battle.winner.startswith("tie"):
             tally[2] += 1
