@@ -186,9 +186,7 @@ def test_the_curve_command_and_runs_by_group(db: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "no checkpoints" in missing.output
 
 
-def test_judge_and_human_verdicts_between_the_two_are_on_the_card(
-    db: Path, store: Store
-) -> None:
+def test_judge_and_human_verdicts_between_the_two_are_on_the_card(db: Path, store: Store) -> None:
     from assay.arena import Battle, save_battles
     from assay.review.labels import Label, save_label
 

@@ -274,9 +274,9 @@ def head_to_head(store: Store, base: RunInfo, tuned: RunInfo) -> list[HeadToHead
     for battle in load_battles(store):
         if {battle.model_a, battle.model_b} != {a, b}:
             continue
-        if battle.run_a is not None and battle.run_b is not None:
-            if {battle.run_a, battle.run_b} != runs:
-                continue
+        named = battle.run_a is not None and battle.run_b is not None
+        if named and {battle.run_a, battle.run_b} != runs:
+            continue
         tally = counts.setdefault(battle.source, [0, 0, 0])
         if battle.winner.startswith("tie"):
             tally[2] += 1
