@@ -495,11 +495,16 @@ class Store:
         c = t.runs.c
         if conn.scalar(select(c.id).where(c.id == run)) is not None:
             return run
-        named = list(conn.execute(select(c.id, c.name, c.created_at).where(c.name == run)))
+        named = list(
+            conn.execute(select(c.id, c.kind, c.dataset_name, c.created_at).where(c.name == run))
+        )
         if len(named) == 1:
             return str(named[0].id)
         if len(named) > 1:
-            listed = ", ".join(f"{m.id} ({m.created_at:%Y-%m-%d %H:%M})" for m in named)
+            listed = ", ".join(
+                f"{m.id} ({m.kind} on {m.dataset_name}, {m.created_at:%Y-%m-%d %H:%M})"
+                for m in named
+            )
             raise StoreError(
                 f"{len(named)} runs are named '{run}' in {self._where}: {listed}; give an id"
             )
