@@ -103,7 +103,7 @@ def read_dialogue(
     declared = values.get(TOOLS_FIELD)
     if given is None or (not isinstance(given, (list, tuple)) and declared is None):
         return None
-    tools = _tools(where, declared) if declared is not None else ()
+    tools = read_tools(where, declared) if declared is not None else ()
     if isinstance(given, (list, tuple)):
         turns = _conversation(where, input_field, given)
     elif isinstance(given, str):
@@ -172,9 +172,9 @@ def _openai_turn(where: str, path: str, item: Mapping[str, Any]) -> Turn:
                 f"{where}: the field '{shown(path)}.tool_calls' holds {kind_of(raw_calls)}; "
                 "expected a list of calls"
             )
-        calls = [_call(where, f"{path}.tool_calls[{i}]", c) for i, c in enumerate(raw_calls)]
+        calls = [read_call(where, f"{path}.tool_calls[{i}]", c) for i, c in enumerate(raw_calls)]
     if item.get("function_call") is not None and role == "assistant":  # OpenAI's older form
-        calls.append(_call(where, f"{path}.function_call", item["function_call"]))
+        calls.append(read_call(where, f"{path}.function_call", item["function_call"]))
     content = _content(where, f"{path}.content", item.get("content"), allow_none=bool(calls))
     name = _optional_text(where, f"{path}.name", item.get("name"))
     call_id = _optional_text(where, f"{path}.tool_call_id", item.get("tool_call_id"))
@@ -193,7 +193,7 @@ def _sharegpt_turn(where: str, path: str, item: Mapping[str, Any]) -> Turn:
                 f"{where}: the field '{shown(path)}.value' of a function_call turn is not "
                 'JSON; expected {"name": ..., "arguments": {...}}'
             ) from None
-        return Turn("assistant", "", (_call(where, f"{path}.value", parsed),))
+        return Turn("assistant", "", (read_call(where, f"{path}.value", parsed),))
     return Turn(role, value)
 
 
@@ -289,7 +289,13 @@ def _check_ends_with_user(where: str, field: str, turns: Sequence[Turn]) -> None
 # -- tools and calls ---------------------------------------------------------------------
 
 
-def _tools(where: str, value: Any) -> tuple[Tool, ...]:
+def read_tools(where: str, value: Any) -> tuple[Tool, ...]:
+    """A ``tools`` list (OpenAI function schemas) as Tool records: names unique, each
+    ``parameters`` a valid JSON Schema. Also what ``assay serve`` reads a request's tools with.
+
+    Raises:
+        DataError: Naming ``where`` and the field (``tools[1].function.parameters``).
+    """
     if not isinstance(value, list):
         raise DataError(
             f"{where}: the field '{TOOLS_FIELD}' holds {kind_of(value)}; expected a list of "
@@ -339,7 +345,7 @@ def _tool(where: str, path: str, item: Any) -> Tool:
     return Tool(name, description, parameters)
 
 
-def _call(where: str, path: str, value: Any) -> ToolCall:
+def read_call(where: str, path: str, value: Any) -> ToolCall:
     """A call as OpenAI writes one ({id, type, function: {name, arguments}}) or as
     {name, arguments}; arguments as an object or as JSON text of one."""
     if isinstance(value, Mapping) and isinstance(value.get("function"), Mapping):
@@ -448,9 +454,9 @@ def _reference_calls(where: str, path: str, value: Any) -> list[tuple[str, ToolC
             return None
         value = parsed
     if isinstance(value, Mapping):
-        return [(path, _call(where, path, value))]
+        return [(path, read_call(where, path, value))]
     if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-        return [(f"{path}[{i}]", _call(where, f"{path}[{i}]", v)) for i, v in enumerate(value)]
+        return [(f"{path}[{i}]", read_call(where, f"{path}[{i}]", v)) for i, v in enumerate(value)]
     if isinstance(value, list) and not value:
         return []
     return None

@@ -211,7 +211,7 @@ def _body(
         if generation.finish_reason == "error":
             raise OpenAIError(500, generation.error or "generation failed")
         if envelope.chat:
-            choices.append(chat_choice(index, result, plan.logprobs is not None))
+            choices.append(chat_choice(index, result, plan.logprobs is not None, plan.tools))
             continue
         prompt = plan.prompts[index // plan.n]
         logprobs = None

@@ -5,18 +5,26 @@ the library's own (GenerationParams: max_tokens at least 1, temperature 0 or mor
 finite, top_p in (0, 1], no empty stop string), reported with OpenAI's parameter names.
 The server adds what only it can check: the model's name, the context length,
 parameters it does not support (refused, never silently ignored).
+
+Tools: a chat request's ``tools`` (OpenAI function schemas, read by the data loader's
+rule, assay.data.conversations) go to the model with the conversation, through its chat
+template where it takes tools, else described in the system turn; earlier ``tool_calls``
+and ``tool`` results are turns of the conversation. The answer is read back into calls
+(assay.models.tool_calls) by responses.chat_choice. ``tool_choice`` "auto" (the default)
+and "none" (no tools offered) are taken; forcing a call is not, nor streaming with tools.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from assay.data.dialogue import Role, Turn
+from assay.data.conversations import read_call, read_tools
+from assay.data.dialogue import Role, Tool, ToolCall, Turn
 from assay.data.prompts import Prompt
-from assay.exceptions import AssayError
+from assay.exceptions import AssayError, DataError
 from assay.models.base import GenerationParams
 from assay.serve.engine import ServedModel
 from assay.serve.openai_errors import OpenAIError, bad_request, from_library
@@ -129,6 +137,23 @@ class ContentPart(_Body):
 class Message(_Body):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
+    tool_calls: list[Any] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    def calls(self, where: str) -> tuple[ToolCall, ...]:
+        """An assistant message's calls, read as the data loader reads them."""
+        if not self.tool_calls:
+            return ()
+        if self.role != "assistant":
+            raise bad_request(f"{where}.tool_calls: only assistant messages call tools", where)
+        try:
+            return tuple(
+                read_call("request", f"{where}.tool_calls[{i}]", call)
+                for i, call in enumerate(self.tool_calls)
+            )
+        except DataError as error:
+            raise bad_request(str(error), f"{where}.tool_calls") from None
 
     def text(self, where: str) -> str:
         if not isinstance(self.content, list):
@@ -171,6 +196,7 @@ class Plan:
     stream: bool = False
     include_usage: bool = False
     fresh_seed: bool = False
+    tools: tuple[Tool, ...] = ()
 
 
 class ChatRequest(_Request):
@@ -179,15 +205,16 @@ class ChatRequest(_Request):
     logprobs: bool | None = False
     top_logprobs: int | None = None
     tools: list[object] | None = None
+    tool_choice: str | dict[str, Any] | None = None
     functions: list[object] | None = None
     response_format: ResponseFormat | None = None
 
     def resolve(self, served: ServedModel, name: str, default_max_tokens: int) -> Plan:
         """Check everything, render the conversation, size the completion."""
         self.check_common(name)
-        for field in ("tools", "functions"):
-            if getattr(self, field):
-                raise _unsupported(field)
+        if self.functions:
+            raise _unsupported("functions (the older form of tools; send tools)", "functions")
+        tools = self._tools()
         if self.response_format is not None and self.response_format.type != "text":
             raise _unsupported("response_format", "response_format")
         if self.top_logprobs is not None:
@@ -196,7 +223,7 @@ class ChatRequest(_Request):
             _alternatives(self.top_logprobs, "top_logprobs")
         if self.logprobs:
             served.require_local("log-probabilities")
-        prompt = self._prompt()
+        prompt = self._prompt(tools)
         try:
             ids = served.encode(prompt)
         except AssayError as error:
@@ -217,25 +244,49 @@ class ChatRequest(_Request):
             stream=self.stream,
             include_usage=self.include_usage,
             fresh_seed=self.fresh_seed,
+            tools=tools,
         )
 
-    def _prompt(self) -> Prompt:
+    def _tools(self) -> tuple[Tool, ...]:
+        """The functions offered to the model (none with tool_choice "none")."""
+        choice = self.tool_choice
+        if choice is not None and choice not in ("auto", "none"):
+            raise _unsupported('tool_choice other than "auto" or "none"', "tool_choice")
+        if not self.tools or choice == "none":
+            return ()
+        if self.stream:
+            raise _unsupported("streaming with tools", "stream")
+        try:
+            return read_tools("request", self.tools)
+        except DataError as error:
+            raise bad_request(str(error), "tools") from None
+
+    def _prompt(self, tools: tuple[Tool, ...] = ()) -> Prompt:
         """System messages first, then the turns; the last turn must be the user's."""
         if not self.messages:
             raise bad_request("messages must hold at least one message", "messages")
         system: list[str] = []
-        turns: list[tuple[str, str]] = []
+        turns: list[Turn] = []
         for index, message in enumerate(self.messages):
-            text = message.text(f"messages[{index}].content")
+            where = f"messages[{index}]"
+            text = message.text(f"{where}.content")
             role = "system" if message.role == "developer" else message.role
             if role == "system" and not turns:
                 system.append(text)
-            else:
-                turns.append((role, text))
-        if not turns or turns[-1][0] != "user":
+                continue
+            name = message.name if role == "tool" else None
+            turns.append(
+                Turn(cast(Role, role), text, message.calls(where), name, message.tool_call_id)
+            )
+        if not turns or turns[-1].role != "user":
             raise bad_request("the last message must be from the user", "messages")
-        history = tuple(Turn(cast(Role, role), text) for role, text in turns[:-1])
-        return Prompt(turns[-1][1], "\n\n".join(system) or None, chat=True, history=history)
+        return Prompt(
+            turns[-1].content,
+            "\n\n".join(system) or None,
+            chat=True,
+            history=tuple(turns[:-1]),
+            tools=tools,
+        )
 
 
 class CompletionRequest(_Request):

@@ -5,7 +5,10 @@ bytes, top_logprobs); streamed as ``chat.completion.chunk`` objects whose first 
 carries the role. Completions: ``text_completion`` with the legacy ``logprobs``
 (tokens, token_logprobs, top_logprobs, text_offset). With
 ``stream_options.include_usage`` every chunk has ``usage: null`` and one last chunk,
-with no choices, has the counts.
+with no choices, has the counts. A chat request that offered tools gets the calls read
+from the answer (assay.models.tool_calls, the model family's format or JSON) as OpenAI's
+``message.tool_calls``, arguments as JSON text, and ``finish_reason`` "tool_calls"; an
+answer whose call cannot be read is sent back as text, as vLLM does.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assay.data.dialogue import Tool
+from assay.models.tool_calls import parse_calls
 from assay.serve.streaming import Choice, Token
 
 
@@ -75,12 +80,33 @@ class Envelope:
 DONE = "data: [DONE]\n\n"
 
 
-def chat_choice(index: int, choice: Choice, logprobs: bool) -> dict[str, Any]:
+def chat_choice(
+    index: int, choice: Choice, logprobs: bool, tools: Sequence[Tool] = ()
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": choice.generation.text}
+    finish: str = choice.generation.finish_reason
+    if tools:
+        parsed = parse_calls(choice.generation.text)
+        if parsed.calls and parsed.problem is None:
+            message["content"] = None
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{uuid.uuid4().hex[:24]}",
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": json.dumps(call.arguments, ensure_ascii=False),
+                    },
+                }
+                for call in parsed.calls
+            ]
+            if finish == "stop":
+                finish = "tool_calls"
     return {
         "index": index,
-        "message": {"role": "assistant", "content": choice.generation.text},
+        "message": message,
         "logprobs": {"content": chat_logprobs(choice.tokens)} if logprobs else None,
-        "finish_reason": choice.generation.finish_reason,
+        "finish_reason": finish,
     }
 
 
