@@ -232,3 +232,23 @@ def test_judge_and_human_verdicts_between_the_two_are_on_the_card(db: Path, stor
     said = " ".join(result.output.split())
     assert "judge verdicts: ft-v1 won 7, base won 2, 1 ties (sign test p = 0.18)" in said
     assert "human labels on ft-v1: 2 correct, 1 incorrect" in said
+
+
+def test_a_fine_tune_on_the_corrected_set_is_paired_by_id_and_the_changes_listed(
+    db: Path, store: Store
+) -> None:
+    fixed = qa_results(TUNED_RIGHT, verbose=False, reference_of={1: "answer one"})
+    store_run(
+        store, "fixd00000001", "ft-fixed", fixed, dataset="qa/test.fixed.jsonl",
+        dataset_fingerprint="qa-fixed-fp", minutes=8,
+    )  # fmt: skip
+    (section,) = build_card(store, "base", ["ft-fixed"]).tuned[0].tasks
+    assert section.comparison.n_matched == 30
+    (change,) = section.reference_changes
+    assert (change.example_id, change.before, change.after) == ("qa-001", "answer 1", "answer one")
+    assert 'id="reference-changes-1-1"' in card_html(build_card(store, "base", ["ft-fixed"]))
+    result = CliRunner().invoke(app, ["card", "base", "ft-fixed", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "1 references differ between the runs" in said
+    assert "qa-001: 'answer 1' → 'answer one'" in said
