@@ -193,6 +193,8 @@ def curve_panels(series: Sequence[CurveSeries]) -> str | None:
     if not series:
         return None
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     columns = min(COLUMNS, len(series))
     rows = math.ceil(len(series) / columns)
     fig, axes = plt.subplots(
@@ -214,6 +216,7 @@ def curve_panels(series: Sequence[CurveSeries]) -> str | None:
             )
         ax.set_title(short(s.metric, 40), loc="left", fontsize=9, fontweight="bold")
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
         if is_unit_scale([*s.lows, *s.highs]):
             ax.set_ylim(0.0, 1.05)
         ax.grid(color="#e5e7eb", linewidth=0.6)
