@@ -53,7 +53,7 @@ def test_dialogue_metric_case(case: dict[str, Any], tmp_path: Path) -> None:
     data.write_text(json.dumps(case["row"]) + "\n", encoding="utf-8")
     [example] = load_dataset(data).examples
     thinking = tuple(case.get("thinking", DEFAULT_THINKING))
-    item = ScoreInput(case["prediction"], example, thinking)  # type: ignore[arg-type]
+    item = ScoreInput(case["prediction"], example, thinking)
     [score] = get_metric(case["metric"], **case["options"])([item])
     if case["expected"] == "nan":
         assert math.isnan(score.value)
