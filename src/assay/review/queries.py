@@ -60,6 +60,7 @@ class ExampleRow:
     error: str | None
     scores: dict[str, Score] = field(default_factory=dict)
     labels: list[Label] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -169,7 +170,14 @@ def binary_scores(store: Store, run_id: str, metric: str) -> bool:
 def _columns() -> Select[Any]:
     r = t.results.c
     return select(
-        r.example_id, r.position, r.input, r.reference, r.prediction, r.finish_reason, r.error
+        r.example_id,
+        r.position,
+        r.input,
+        r.reference,
+        r.prediction,
+        r.finish_reason,
+        r.error,
+        r.metadata,
     )
 
 
@@ -234,6 +242,7 @@ def _row(row: Any) -> ExampleRow:
         prediction=row.prediction,
         finish_reason=row.finish_reason,
         error=row.error,
+        metadata=dict(row.metadata or {}),
     )
 
 

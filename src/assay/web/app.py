@@ -18,11 +18,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assay.data.dialogue import Dialogue
 from assay.exceptions import AssayError, NotFoundError, OptionError, RunInProgressError
 from assay.review import corrections, labels, queries, votes
 from assay.review.agreement import agreement as compute_agreement
 from assay.review.diff import diff_pieces
 from assay.review.queries import ERRORED, UNLABELLED, ExampleFilter, binary_scores
+from assay.runs.records import ExampleResult, RunInfo
 from assay.runs.verdicts import higher_is_better, threshold_for
 from assay.store import Store, open_store
 from assay.web.security import (
@@ -152,12 +154,15 @@ def _routes(app: FastAPI, store: Store) -> None:
         session = _session(request)
         mine = next((x for x in example.labels if x.reviewer == session.reviewer), None)
         reference, prediction = diff_pieces(example.reference or "", example.prediction)
+        dialogue = _dialogue(info, example)
         categories = list(
             dict.fromkeys([*labels.category_counts(store, info.id), *labels.DEFAULT_CATEGORIES])
         )
         context = {
             "info": info,
             "example": example,
+            "dialogue": dialogue,
+            "tools": ", ".join(t.signature() for t in dialogue.tools) if dialogue else "",
             "flags": [
                 f
                 for f in corrections.list_flags(store, example_ids=[example.example_id])
@@ -326,6 +331,27 @@ def _routes(app: FastAPI, store: Store) -> None:
 
 
 # -- helpers ---------------------------------------------------------------
+
+
+def _dialogue(info: RunInfo, example: queries.ExampleRow) -> Dialogue | None:
+    """A conversation or tool row's turns, read from its stored columns by the loader's
+    rule, for the page to show turn by turn; None for a plain question (or stored columns
+    that no longer read as a conversation: the page then shows the input's transcript)."""
+    from assay.scoring import example_of
+
+    stored = ExampleResult(
+        example_id=example.example_id,
+        position=example.position,
+        input=example.input,
+        reference=example.reference,
+        prompt="",
+        prediction=example.prediction,
+        metadata=example.metadata,
+    )
+    try:
+        return example_of(stored, info).dialogue
+    except AssayError:
+        return None
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
