@@ -49,6 +49,9 @@ def bench_command(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Most contexts in one forward pass.")] = 32,
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    quantize: Annotated[
+        str | None, typer.Option(help="int8: int8 linear layers on a CPU (faster, opt-in).")
+    ] = None,
     adapter: Annotated[Path | None, typer.Option(help="A LoRA adapter folder (peft).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     output: Annotated[
@@ -94,7 +97,13 @@ def bench_command(
         num_fewshot=num_fewshot,
         limit=limit,
         data_dir=data_dir,
-        model=ModelOptions(dtype=dtype, adapter=adapter, batch_size=batch_size, device=device),
+        model=ModelOptions(
+            dtype=dtype,
+            adapter=adapter,
+            batch_size=batch_size,
+            device=device,
+            quantize=quantize,
+        ),
         name=name,
         tags=tuple(tag or ()),
         progress=not no_progress,

@@ -98,6 +98,9 @@ def eval_command(
     stop: Annotated[list[str] | None, typer.Option(help="A stop string (repeatable).")] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences in flight at once.")] = 32,
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    quantize: Annotated[
+        str | None, typer.Option(help="int8: int8 linear layers on a CPU (faster, opt-in).")
+    ] = None,
     adapter: Annotated[Path | None, typer.Option(help="A LoRA adapter folder (peft).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
@@ -191,7 +194,13 @@ def eval_command(
             seed=seed,
             truncate=not no_truncate,
         ),
-        model=ModelOptions(dtype=dtype, adapter=adapter, batch_size=batch_size, device=device),
+        model=ModelOptions(
+            dtype=dtype,
+            adapter=adapter,
+            batch_size=batch_size,
+            device=device,
+            quantize=quantize,
+        ),
         name=name,
         tags=tuple(tag or ()),
         use_cache=not no_cache,

@@ -85,8 +85,11 @@ class ModelOptions:
         adapter: A LoRA adapter folder (peft) applied on top of the weights.
         batch_size: Most sequences in flight at once.
         device: "cpu", "cuda", or "auto".
-        pack_weights: On a CPU in float32, prepack linear weights for oneDNN
+        pack_weights: On a CPU in float32 or bfloat16, prepack linear weights for oneDNN
             (several times faster generation; see models/packing.py).
+        quantize: None, or "int8": the linear layers' weights in int8 with activations
+            quantised per step (a CPU in float32 only; see models/quantization.py). Faster,
+            and its outputs differ from float32's: opt-in, and part of the fingerprint.
     """
 
     dtype: str = "auto"
@@ -94,11 +97,20 @@ class ModelOptions:
     batch_size: int = 32
     device: str = "auto"
     pack_weights: bool = True
+    quantize: str | None = None
 
     def __post_init__(self) -> None:
         at_least("batch_size", self.batch_size, 1)
         if self.dtype not in DTYPE_NAMES:
             raise OptionError("dtype", f"{self.dtype!r} is not one of: {', '.join(DTYPE_NAMES)}")
+        if self.quantize is not None and self.quantize not in QUANTIZE_NAMES:
+            raise OptionError(
+                "quantize", f"{self.quantize!r} is not one of: {', '.join(QUANTIZE_NAMES)}"
+            )
+        if self.quantize is not None and self.dtype not in ("auto", "float32"):
+            raise OptionError(
+                "quantize", f"{self.quantize} runs on float32 weights; drop dtype {self.dtype}"
+            )
         if not DEVICE.fullmatch(self.device):
             raise OptionError(
                 "device", f"{self.device!r} is not one of: auto, cpu, cuda, cuda:N, mps"
@@ -106,6 +118,7 @@ class ModelOptions:
 
 
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
+QUANTIZE_NAMES = ("int8",)
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 ResultCallback = Callable[[int, Generation], None]

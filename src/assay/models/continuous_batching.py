@@ -112,14 +112,19 @@ class SlotCache:
         self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(layers)]
         self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(layers)]
         self.lengths = torch.zeros(slots, dtype=torch.long, device=device)
-        self.rows = torch.arange(slots, device=device)
         self.view_len = 0
-        self._write_pos = torch.zeros(0, dtype=torch.long, device=device)
+        # Row (slot, head) of the buffers seen as (slots * kv_heads * max_len, head_dim),
+        # at position 0; a step writes at these plus each slot's position.
+        heads = torch.arange(kv_heads, device=device)
+        self._row_starts = (
+            torch.arange(slots, device=device)[:, None] * kv_heads + heads
+        ) * max_len
+        self._write_rows = torch.zeros(0, dtype=torch.long, device=device)
 
     def prepare_step(self, n: int) -> torch.Tensor:
         """Set up a decode step for slots 0..n-1; returns the new tokens' positions."""
         positions = self.lengths[:n].clone()
-        self._write_pos = positions
+        self._write_rows = (self._row_starts[:n] + positions[:, None]).reshape(-1)
         self.view_len = int(positions.max()) + 1
         return positions
 
@@ -131,12 +136,14 @@ class SlotCache:
         *args: Any,
         **kwargs: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Called by each attention layer with the step's new keys and values."""
-        n = key_states.shape[0]
-        rows = self.rows[:n]
+        """Called by each attention layer with the step's new keys and values.
+
+        One index_copy_ per buffer on its flat view: advanced indexing on the 4D buffer
+        (keys[rows, :, positions, :]) was a tenth of a batched decode step."""
+        n, heads, _, dim = key_states.shape
         keys, values = self.keys[layer_idx], self.values[layer_idx]
-        keys[rows, :, self._write_pos, :] = key_states[:, :, 0, :]
-        values[rows, :, self._write_pos, :] = value_states[:, :, 0, :]
+        keys.view(-1, dim).index_copy_(0, self._write_rows, key_states.reshape(n * heads, dim))
+        values.view(-1, dim).index_copy_(0, self._write_rows, value_states.reshape(n * heads, dim))
         return keys[:n, :, : self.view_len], values[:n, :, : self.view_len]
 
     def finish_step(self, n: int) -> None:
@@ -224,6 +231,7 @@ class ContinuousBatcher:
         self.sliding_window = (
             config.sliding_window if any(t == "sliding_attention" for t in layer_types) else None
         )
+        self._cache_keyword = next(iter(cache_argument(model, None)))
 
     def run(
         self,
@@ -336,7 +344,7 @@ class ContinuousBatcher:
             attention_mask=mask,
             use_cache=True,
             logits_to_keep=1,
-            **cache_argument(self.model, cache),
+            **{self._cache_keyword: cache},
         )
         cache.finish_step(n)
         chosen = sampling.choose(out.logits[:, -1], active)

@@ -45,7 +45,9 @@ from assay.models.continuous_batching import (
 )
 from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
 from assay.models.loglikelihood import score_continuations
-from assay.models.packing import KERNELS, can_pack, pack_linear_layers
+from assay.models.packing import KERNELS, can_pack, pack_linear_layers, packable_dtype
+from assay.models.quantization import KERNELS as INT8_KERNELS
+from assay.models.quantization import can_quantize, quantize_linear_layers
 
 log = logging.getLogger("assay")
 
@@ -129,15 +131,17 @@ class HFModel:
                 )
         if kind == "mps" and not torch.backends.mps.is_available():
             raise OptionError("device", "mps: this torch has no Apple MPS; use cpu or auto")
+        if self.options.quantize is not None and (kind != "cpu" or not can_quantize()):
+            where = "this torch has no fbgemm engine" if kind == "cpu" else f"device is {kind}"
+            raise OptionError("quantize", f"{self.options.quantize} runs on a CPU only ({where})")
 
     @property
     def kernels(self) -> str:
         """Which matrix kernels run the linear layers: they decide the last bits of results."""
+        if self.options.quantize == "int8":
+            return INT8_KERNELS
         packable = (
-            self.options.pack_weights
-            and self.device.type == "cpu"
-            and self.dtype == torch.float32
-            and torch.backends.mkldnn.is_available()
+            self.options.pack_weights and self.device.type == "cpu" and packable_dtype(self.dtype)
         )
         return KERNELS if packable else "default"
 
@@ -150,6 +154,8 @@ class HFModel:
                 "dtype": str(self.dtype).removeprefix("torch."),
                 "adapter": self._adapter_identity(),
                 "kernels": self.kernels,
+                # Only when set, so the fingerprints of unquantised models stay as they were.
+                **({"quantize": self.options.quantize} if self.options.quantize else {}),
                 "tokenizer": text_digest(
                     self.tokenizer.chat_template or "",
                     str(len(self.tokenizer)),
@@ -451,7 +457,9 @@ class HFModel:
         model.eval()
         if self.device.type == "cpu":
             keep_freed_memory()
-        if self.kernels == KERNELS and can_pack(model):
+        if self.kernels == INT8_KERNELS:
+            quantize_linear_layers(model)
+        elif self.kernels == KERNELS and can_pack(model):
             pack_linear_layers(model)
         return model
 

@@ -1,0 +1,92 @@
+"""Precision modes of the transformers backend: float32 (the default), bfloat16, int8.
+
+The faster modes are opt-in, validated like every other option, and part of the
+model fingerprint, so cached outputs of two modes never mix. Float32 stays what it
+was: its fingerprint has no new field, and test_hf_generation.py holds its outputs
+to transformers' own `generate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import assay
+from assay import GenerationParams, Prompt
+from assay.cli import app
+from assay.exceptions import OptionError
+from assay.models.hf import HFModel
+
+ALIAS = "smollm2-135m-instruct"
+MODES = {
+    "float32": assay.ModelOptions(dtype="float32"),
+    "bfloat16": assay.ModelOptions(dtype="bfloat16"),
+    "int8": assay.ModelOptions(dtype="float32", quantize="int8"),
+}
+
+
+def hf(options: assay.ModelOptions) -> HFModel:
+    model = assay.load_model(ALIAS, options)
+    assert isinstance(model, HFModel)
+    return model
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"quantize": "int4"}, "quantize 'int4' is not one of: int8"),
+        ({"quantize": ""}, "quantize '' is not one of: int8"),
+        ({"quantize": "int8", "dtype": "bfloat16"}, "quantize int8 runs on float32 weights"),
+        ({"quantize": "int8", "dtype": "float16"}, "quantize int8 runs on float32 weights"),
+    ],
+)
+def test_bad_quantize_is_an_option_error(options: dict[str, str], problem: str) -> None:
+    with pytest.raises(OptionError) as caught:
+        assay.ModelOptions(**options)  # type: ignore[arg-type]
+    assert caught.value.option == "quantize"
+    assert str(caught.value).startswith(problem)
+
+
+def test_cli_names_the_quantize_flag(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"id": "q1", "question": "Q?", "answer": "A"}\n')
+    args = ["eval", "--model", ALIAS, "--data", str(data), "--quantize", "int4"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "--quantize 'int4' is not one of: int8" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_each_mode_has_its_own_fingerprint() -> None:
+    infos = {name: hf(options).info for name, options in MODES.items()}
+    assert len({info.fingerprint for info in infos.values()}) == len(MODES)
+    assert infos["bfloat16"].details["dtype"] == "bfloat16"
+    assert infos["int8"].details["quantize"] == "int8"
+    assert infos["int8"].details["kernels"] == "fbgemm-int8-dynamic"
+    # float32's identity fields are the ones it always had, so its cached runs still match.
+    assert set(infos["float32"].details) == {
+        "backend", "weights", "dtype", "adapter", "kernels", "tokenizer"
+    }  # fmt: skip
+    assert infos["float32"].details["kernels"] == "onednn-packed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["bfloat16", "int8"])
+def test_fast_modes_generate_on_the_real_model(mode: str) -> None:
+    model = hf(MODES[mode])
+    prompts = [Prompt(content="What is the capital of France?", chat=True)] * 3
+    generations = model.generate(prompts, GenerationParams(max_new_tokens=16))
+    assert [g.text for g in generations] == [generations[0].text] * 3
+    assert "Paris" in generations[0].text
+    for generation in generations:
+        assert 0 < generation.completion_tokens <= 16
+        assert generation.finish_reason in {"stop", "length"}
+    weights = {p.dtype for p in model.model.parameters()}
+    if mode == "bfloat16":
+        assert weights == {torch.bfloat16}
+    else:  # the linear layers hold int8 weights outside parameters; embeddings stay float32
+        quantized = [m for m in model.model.modules() if "quantized" in type(m).__module__]
+        assert len(quantized) == 30 * 7 + 1  # every projection of 30 layers, and the head
