@@ -11,6 +11,7 @@ import openai
 import pytest
 from tests.serve.conftest import NAME
 
+from assay.data.dialogue import Turn
 from assay.data.prompts import Prompt
 from assay.models.base import GenerationParams
 from assay.models.hf import HFModel
@@ -113,7 +114,7 @@ def test_whole_conversation_goes_through_the_chat_template(
     prompt = Prompt(
         "And grass?",
         "You answer in one word.",
-        history=(("user", "What colour is the sky?"), ("assistant", "Blue.")),
+        history=(Turn("user", "What colour is the sky?"), Turn("assistant", "Blue.")),
     )
     assert "Blue.<|im_end|>" in smol.render(prompt)  # the assistant turn is in the prompt
     local = smol.generate([prompt], GenerationParams(max_new_tokens=8))[0]
