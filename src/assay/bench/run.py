@@ -18,13 +18,14 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assay import __version__
 from assay.bench.aggregate import aggregate, summaries
+from assay.bench.choice_scoring import score_choice_questions
 from assay.bench.choices import predicted_choice
 from assay.bench.data import DataSource
 from assay.bench.fewshot import FEWSHOT_SEED, Question, build_questions
@@ -36,14 +37,10 @@ from assay.bench.tasks import get_group, get_task
 from assay.exceptions import OptionError, at_least
 from assay.executors import RayOptions, open_executor
 from assay.metrics.base import Score
-from assay.models.base import LoglikelihoodStats, Model, ModelOptions
+from assay.models.base import Model, ModelOptions
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import BenchConfig, ExampleResult, Run, RunInfo, RunStats, new_run_id
 from assay.store import Store, open_store
-from assay.terminal.progress import WorkProgress
-
-FLUSH_SECONDS = 1.0
-"""Most time between two commits of finished questions."""
 
 log = logging.getLogger("assay")
 
@@ -246,41 +243,17 @@ class _Bench:
             for q in self._all_questions()
             if q.kind == "multiple_choice" and _example_id(q) not in recorder.stored
         ]
-        requests = list(dict.fromkeys(r for q in pending for r in q.requests))
-        keys = {r: self._cache_key(r) for r in requests}
-        known = self.store.loglikelihood_cache_get(list(keys.values()))
-        answers = {r: known[keys[r]] for r in requests if keys[r] in known}
-        stats.requests = sum(len(q.choices) for q in self._all_questions())
-        stats.cached = len(answers)
-        writer = _QuestionWriter(recorder, self._question_result, keys)
-        writer.add_ready(pending, answers)
-        missing = [r for r in requests if r not in answers]
-        if not missing:
-            writer.flush()
-            return
-        self.executor.start()
-        engine = LoglikelihoodStats()
-        progress = WorkProgress(
-            writer.waiting, enabled=self.options.progress, description="scoring", unit="q"
+        score_choice_questions(
+            pending,
+            every=self._all_questions(),
+            make=self._question_result,
+            recorder=recorder,
+            executor=self.executor,
+            fingerprint=self.model.info.fingerprint,
+            progress=self.options.progress,
+            unit="q",
+            stats=stats,
         )
-        began = time.perf_counter()
-
-        def on_result(index: int, logprob: float, greedy: bool) -> None:
-            before = writer.done
-            writer.answer(missing[index], (logprob, greedy))
-            if writer.done > before:
-                progress.advance(writer.done - before, total_tokens=engine.computed_tokens)
-
-        try:
-            with progress:
-                self.executor.loglikelihood(missing, on_result, engine)
-        finally:
-            writer.flush()
-        stats.seconds = round(time.perf_counter() - began, 3)
-        stats.generated = writer.done
-        stats.examples_per_second = round(writer.done / max(stats.seconds, 1e-9), 3)
-        stats.tokens_per_second = round(engine.computed_tokens / max(stats.seconds, 1e-9), 1)
-        stats.loglikelihood = engine
 
     def _answer(self, recorder: RunRecorder, stats: RunStats) -> None:
         """Answer every generative question not stored yet, or stored as failed (generate.py)."""
@@ -297,9 +270,6 @@ class _Bench:
             flush_every=self.options.model.batch_size,
         )
         answer_questions(self.executor, self.store, recorder, job, stats)
-
-    def _cache_key(self, request: tuple[str, str]) -> str:
-        return loglikelihood_key(self.model.info.fingerprint, *request)
 
     def _all_questions(self) -> list[Question]:
         return [q for items in self.questions.values() for q in items]
@@ -403,75 +373,6 @@ class _Bench:
                 "fewshot_seed": self.options.fewshot_seed,
             },
         )
-
-
-class _QuestionWriter:
-    """Collects log-likelihoods as they come and commits each question once all its
-    choices are scored: its result with the cache entries of its requests, a batch at a
-    time (at most every FLUSH_SECONDS, so committing costs little)."""
-
-    def __init__(
-        self,
-        recorder: RunRecorder,
-        make: Callable[[Question, list[float]], ExampleResult],
-        keys: Mapping[tuple[str, str], str],
-    ) -> None:
-        self.recorder = recorder
-        self.make = make
-        self.keys = keys
-        self.answers: dict[tuple[str, str], tuple[float, bool]] = {}
-        self.waiting_on: dict[tuple[str, str], list[Question]] = {}
-        self.missing: dict[int, int] = {}
-        self.done = 0
-        self._results: list[ExampleResult] = []
-        self._fresh: dict[str, tuple[float, bool]] = {}
-        self._flushed = time.monotonic()
-
-    @property
-    def waiting(self) -> int:
-        return len(self.missing)
-
-    def add_ready(
-        self, questions: Sequence[Question], known: Mapping[tuple[str, str], tuple[float, bool]]
-    ) -> None:
-        """Register the pending questions; those the cache answers whole are ready now."""
-        self.answers.update(known)
-        for question in questions:
-            unanswered = [r for r in dict.fromkeys(question.requests) if r not in known]
-            if not unanswered:
-                self._complete(question)
-                continue
-            self.missing[id(question)] = len(unanswered)
-            for request in unanswered:
-                self.waiting_on.setdefault(request, []).append(question)
-        self.done = 0  # count only what the model completes
-
-    def answer(self, request: tuple[str, str], value: tuple[float, bool]) -> None:
-        self.answers[request] = value
-        self._fresh[self.keys[request]] = value
-        for question in self.waiting_on.pop(request, []):
-            self.missing[id(question)] -= 1
-            if self.missing[id(question)] == 0:
-                del self.missing[id(question)]
-                self._complete(question)
-                self.done += 1
-        if time.monotonic() - self._flushed >= FLUSH_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._results or self._fresh:
-            self.recorder.add(self._results, loglikelihoods=self._fresh)
-        self._results, self._fresh = [], {}
-        self._flushed = time.monotonic()
-
-    def _complete(self, question: Question) -> None:
-        lls = [self.answers[r][0] for r in question.requests]
-        self._results.append(self.make(question, lls))
-
-
-def loglikelihood_key(fingerprint: str, context: str, continuation: str) -> str:
-    """The log-likelihood cache's key: same model, same context, same continuation."""
-    return _digest(json.dumps([fingerprint, context, continuation]))
 
 
 def _example_id(question: Question) -> str:

@@ -19,7 +19,6 @@ example, so a killed run resumes and an identical one computes nothing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +29,8 @@ import numpy as np
 from assay.exceptions import DataError, OptionError
 from assay.metrics.base import MetricSummary, Score
 from assay.metrics.intervals import summarize
-from assay.models.base import LoglikelihoodStats
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import ExampleResult, Run, RunStats
-from assay.terminal.progress import WorkProgress
 
 if TYPE_CHECKING:
     from assay.bench.fewshot import Question
@@ -88,47 +85,22 @@ def parse_choices(text: str) -> tuple[str, ...]:
 def classify(evaluation: _Evaluation, recorder: RunRecorder, stats: RunStats) -> Run:
     """Score every pending example's labels, commit each as its labels are scored, and save
     the run's accuracy and macro-F1."""
-    from assay.bench.run import _QuestionWriter, loglikelihood_key  # the benchmarks' own
+    from assay.bench.choice_scoring import score_choice_questions
 
     questions = _questions(evaluation)
     pending = [q for q in questions if str(q.text) not in recorder.stored]
-    model = evaluation.model
+    score_choice_questions(
+        pending,
+        every=questions,
+        make=lambda q, lls: _result(evaluation, q, lls),
+        recorder=recorder,
+        executor=evaluation.executor,
+        fingerprint=evaluation.model.info.fingerprint,
+        progress=evaluation.options.progress,
+        unit="ex",
+        stats=stats,
+    )
     store = evaluation.store
-    requests = list(dict.fromkeys(r for q in pending for r in q.requests))
-    keys = {r: loglikelihood_key(model.info.fingerprint, *r) for r in requests}
-    known = store.loglikelihood_cache_get(list(keys.values()))
-    answers = {r: known[keys[r]] for r in requests if keys[r] in known}
-    stats.requests = sum(len(q.choices) for q in questions)
-    stats.cached = len(answers)
-    writer = _QuestionWriter(recorder, lambda q, lls: _result(evaluation, q, lls), keys)
-    writer.add_ready(pending, answers)
-    missing = [r for r in requests if r not in answers]
-    if missing:
-        evaluation.executor.start()
-        engine = LoglikelihoodStats()
-        progress = WorkProgress(
-            writer.waiting, enabled=evaluation.options.progress, description="scoring", unit="ex"
-        )
-        began = time.perf_counter()
-
-        def on_result(index: int, logprob: float, greedy: bool) -> None:
-            before = writer.done
-            writer.answer(missing[index], (logprob, greedy))
-            if writer.done > before:
-                progress.advance(writer.done - before, total_tokens=engine.computed_tokens)
-
-        try:
-            with progress:
-                evaluation.executor.loglikelihood(missing, on_result, engine)
-        finally:
-            writer.flush()
-        stats.seconds = round(time.perf_counter() - began, 3)
-        stats.generated = writer.done
-        stats.examples_per_second = round(writer.done / max(stats.seconds, 1e-9), 3)
-        stats.tokens_per_second = round(engine.computed_tokens / max(stats.seconds, 1e-9), 1)
-        stats.loglikelihood = engine
-    else:
-        writer.flush()
     run = store.load_run(recorder.run_id)
     store.save_summary(run.id, summaries(run.results))
     return store.load_run(run.id)
