@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,8 +40,6 @@ from assay.models.base import Model, ModelOptions
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import BenchConfig, ExampleResult, Run, RunInfo, RunStats, new_run_id
 from assay.store import Store, open_store
-
-log = logging.getLogger("assay")
 
 
 @dataclass(frozen=True)
@@ -181,9 +178,6 @@ class _Bench:
             self.run_key,
             self._new_info,
             wait=self.options.wait,
-            on_wait=lambda live: log.info(
-                "waiting for run %s: process %s is doing the same run", live.id, live.owner
-            ),
         )
         if recorder.owned:
             with recorder:

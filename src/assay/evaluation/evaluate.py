@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -47,8 +46,6 @@ from assay.store import Store, open_store
 from assay.terminal.progress import WorkProgress
 
 DEFAULT_METRICS = ("exact_match", "f1")
-
-log = logging.getLogger("assay")
 
 
 @dataclass(frozen=True)
@@ -182,9 +179,6 @@ class _Evaluation:
             self.run_key,
             self._new_info,
             wait=self.options.wait,
-            on_wait=lambda live: log.info(
-                "waiting for run %s: process %s is doing the same run", live.id, live.owner
-            ),
         )
         if not recorder.owned:
             return self.store.load_run(recorder.run_id)

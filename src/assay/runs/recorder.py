@@ -19,6 +19,7 @@ output and is scored; "incomplete" says how many failed and why.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -35,8 +36,7 @@ from assay.store import Store
 POLL_SECONDS = 1.0
 """How often a process waiting for another one's run looks again."""
 
-WaitCallback = Callable[[RunInfo], None]
-"""Told once about the run another live process holds, when this one starts waiting."""
+log = logging.getLogger("assay")
 
 
 class RunRecorder:
@@ -92,7 +92,6 @@ class RunRecorder:
         new_info: Callable[[], RunInfo],
         *,
         wait: bool = True,
-        on_wait: WaitCallback | None = None,
     ) -> RunRecorder:
         """Hold the run of this key: resume the newest one unless it is complete, else
         create one with ``new_info()``.
@@ -101,8 +100,8 @@ class RunRecorder:
             store: The store.
             run_key: What identifies the run's outputs.
             new_info: Makes the RunInfo of a new run (status "running").
-            wait: Wait while another live process holds the key (else raise).
-            on_wait: Told about that run once, when the wait starts.
+            wait: Wait while another live process holds the key (else raise); the wait
+                is logged once, naming the run and the process that holds it.
 
         Raises:
             RunInProgressError: Another live process holds the key and ``wait`` is False.
@@ -115,8 +114,10 @@ class RunRecorder:
             if live is not None:
                 if not wait:
                     raise _in_progress(live)
-                if waited_for is None and on_wait is not None:
-                    on_wait(live)
+                if waited_for is None:
+                    log.info(
+                        "waiting for run %s: process %s is doing the same run", live.id, live.owner
+                    )
                 waited_for = live.id
                 time.sleep(POLL_SECONDS)
                 continue
