@@ -4,10 +4,12 @@ Why: decoding one sequence at a time reads every weight once per token, so its
 speed is the speed of reading the weights; int8 weights are a quarter of the
 float32 bytes. PyTorch's dynamic quantisation keeps each linear weight in int8
 (per output channel) and quantises the activations to int8 at every call, then
-multiplies in int8 with fbgemm's VNNI kernels. Measured on the bundled SmolLM2
-(perf/bench_generate.py) it beat bfloat16 and weight-only int8 both single-stream
-and batched on this kind of CPU; torchao's int8 configurations are built for
-`torch.compile` and ran slower than this in eager mode.
+multiplies in int8 with fbgemm's VNNI kernels. On an AVX-512 CPU (measured on the
+bundled SmolLM2's layer shapes) its linear layers ran as fast as bfloat16's at batch 1
+and faster at batch 32, where weight-only int8 (`torch._weight_int8pack_mm`) was
+slower than float32; torchao's int8 configurations are built for `torch.compile`
+and ran slower than this in eager mode. The MLPs' down projections stay float32
+(see quantize_linear_layers).
 
 What it costs: the outputs are not float32's (perf/bench_generate.py counts how
 many of its greedy outputs differ), and because an activation is quantised with
@@ -24,7 +26,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from assay.models.packing import can_pack, pack_linear_layers
+
 KERNELS = "fbgemm-int8-dynamic"
+KEEP_FLOAT = frozenset({"down_proj"})
+"""Linear layers left in float32, by their last name (see quantize_linear_layers)."""
 
 
 def can_quantize() -> bool:
@@ -32,13 +38,39 @@ def can_quantize() -> bool:
     return "fbgemm" in torch.backends.quantized.supported_engines
 
 
-def quantize_linear_layers(model: Any) -> Any:
-    """Replace every float32 `nn.Linear` in the model by an int8 dynamic one, in place."""
+def quantize_linear_layers(model: Any) -> int:
+    """Replace the float32 `nn.Linear` layers by int8 dynamic ones, in place; returns how many.
+
+    The MLPs' down projections stay float32 (prepacked for oneDNN where it can): their
+    inputs carry the activation outliers of small models, which one int8 scale per call
+    cannot hold. Quantised too, SmolLM2-135M answered "I'm ready to assist." to every
+    question; kept in float32, its answers read as float32's do.
+    """
     torch.backends.quantized.engine = "fbgemm"
+    layers = {
+        name: PER_CHANNEL
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Linear) and name.rsplit(".", 1)[-1] not in KEEP_FLOAT
+    }
     with warnings.catch_warnings():
         # torch.ao.quantization warns that it moves to torchao; its kernels are still torch's.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
         from torch.ao.quantization import quantize_dynamic
 
-        return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
+        quantize_dynamic(model, layers, dtype=torch.qint8, inplace=True)
+    if can_pack(model):
+        pack_linear_layers(model)
+    return len(layers)
+
+
+def _per_channel() -> Any:
+    """One int8 scale per output channel of a weight (one per tensor loses far more)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from torch.ao.quantization import per_channel_dynamic_qconfig
+
+        return per_channel_dynamic_qconfig
+
+
+PER_CHANNEL = _per_channel()
