@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from assay.cli.common import DbOption, ForceOption, console, output_file, user_errors
+from assay.cli.common import (
+    DbOption,
+    ForceOption,
+    ThresholdOption,
+    console,
+    output_file,
+    user_errors,
+)
 from assay.terminal.text import escape
 
 CURVE_FORMATS = (".html", ".svg")
@@ -37,9 +44,7 @@ def card_command(
     metric: Annotated[
         str | None, typer.Option(help="The task's main metric (default: the base run's first).")
     ] = None,
-    threshold: Annotated[
-        float | None, typer.Option(help="Scores below it are wrong (as in assay compare).")
-    ] = None,
+    threshold: ThresholdOption = None,
     alpha: Annotated[float, typer.Option(help="Significance level of the paired tests.")] = 0.05,
     group: Annotated[
         str | None,

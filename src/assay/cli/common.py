@@ -88,6 +88,13 @@ def user_errors(command: F) -> F:
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Overwrite an output file that exists already.")
 ]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(
+        help="Scores below it are wrong (default 1 for pass/fail metrics, else the "
+        "metric's own, 0.5 for most)."
+    ),
+]
 
 
 def output_file(path: Path | None, option: str, force: bool, *, plot: bool = False) -> Path | None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from assay.cli.common import EXIT_REGRESSION, DbOption, console, user_errors
+from assay.cli.common import EXIT_REGRESSION, DbOption, ThresholdOption, console, user_errors
 from assay.exceptions import at_least
 from assay.runs.records import Run
 from assay.terminal import compare as render
@@ -27,10 +27,7 @@ def compare_command(
             "--fail-on-regression", help="Exit with status 3 if B is significantly worse."
         ),
     ] = False,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help="Scores below it are wrong (default: as in assay show --failures)."),
-    ] = None,
+    threshold: ThresholdOption = None,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     allow_incomplete: Annotated[
         bool,

@@ -11,6 +11,7 @@ from assay.cli.common import (
     DbOption,
     ForceOption,
     PluginOption,
+    ThresholdOption,
     console,
     import_plugins,
     output_file,
@@ -35,13 +36,7 @@ def errors_command(
     metric: Annotated[
         str | None, typer.Option(help="Main metric (default: the run's first).")
     ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            help="Scores below it are wrong (default 1 for pass/fail metrics, else the "
-            "metric's own, 0.5 for most)."
-        ),
-    ] = None,
+    threshold: ThresholdOption = None,
     verbose_ratio: Annotated[
         float, typer.Option(help="Verbose above this x reference words.")
     ] = 3.0,

@@ -13,6 +13,7 @@ from assay.cli.common import (
     DbOption,
     ForceOption,
     PluginOption,
+    ThresholdOption,
     console,
     import_plugins,
     output_file,
@@ -105,13 +106,7 @@ def show_command(
     metric: Annotated[
         str | None, typer.Option(help="The main metric for --failures (default: the run's first).")
     ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            help="Scores below it are wrong (default 1 for pass/fail metrics, else the "
-            "metric's own, 0.5 for most)."
-        ),
-    ] = None,
+    threshold: ThresholdOption = None,
     limit: Annotated[int | None, typer.Option(help="Show at most N examples.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
     summary: Annotated[
