@@ -374,3 +374,27 @@ def test_export_bad_extension(evaluated: tuple[Path, str, str], tmp_path: Path) 
     message = user_error(result)
     assert "unsupported extension '.xlsx'" in message and ".parquet" in message
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_help_texts_keep_their_placeholders() -> None:
+    """Help is rendered as markdown, where "<file>" reads as an HTML tag and vanishes
+    ("gguf:<file>" printed as "gguf:"); placeholders are written FILE, NAME, ... instead."""
+    import click
+    import typer
+
+    from assay.cli import app
+
+    def commands(group: click.Command) -> Iterator[click.Command]:
+        yield group
+        if isinstance(group, click.Group):
+            for sub in group.commands.values():
+                yield from commands(sub)
+
+    tag = re.compile(r"<[A-Za-z][^<>]*>")
+    lost = [
+        f"{command.name} {param.name}: {param.help}"
+        for command in commands(typer.main.get_command(app))
+        for param in command.params
+        if isinstance(param, click.Option) and param.help and tag.search(param.help)
+    ]
+    assert not lost

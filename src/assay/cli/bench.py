@@ -27,13 +27,13 @@ def register(app: typer.Typer) -> None:
 
 @user_errors
 def bench_command(
-    model: Annotated[str, typer.Option("--model", "-m", help="Alias, hf:<id|dir> or gguf:<file>.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Alias, hf:ID|DIR or gguf:FILE.")],
     tasks: Annotated[
         str,
         typer.Option(
             help="Comma-separated: leaderboard, arc_challenge, arc_easy, hellaswag, mmlu, "
-            "mmlu_<subject>, truthfulqa_mc1, truthfulqa_mc2, gsm8k, ifeval, bbh_cot_fewshot, "
-            "bbh_cot_fewshot_<task>, or the path of a task file (.yaml, .toml, or a BIG-bench "
+            "mmlu_SUBJECT, truthfulqa_mc1, truthfulqa_mc2, gsm8k, ifeval, bbh_cot_fewshot, "
+            "bbh_cot_fewshot_TASK, or the path of a task file (.yaml, .toml, or a BIG-bench "
             "task.json)."
         ),
     ] = "leaderboard",

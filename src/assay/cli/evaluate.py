@@ -56,7 +56,7 @@ def eval_command(
         typer.Option(
             "--model",
             "-m",
-            help="Alias, hf:<id|dir>, gguf:<file>, replay:<file>, openai:<m>[@url].",
+            help="Alias, hf:ID|DIR, gguf:FILE, replay:FILE or openai:NAME[@URL].",
         ),
     ] = None,
     data: Annotated[
