@@ -9,17 +9,20 @@ The rows are real: the first eight ARC-Easy test questions with labels A-D
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 from sklearn.metrics import f1_score
 
 from assay.data.prompts import PromptConfig
 from assay.evaluation.choices import (
     ChoiceOptions,
+    Confusion,
     choices_problem,
     confusion,
     macro_f1,
@@ -28,6 +31,7 @@ from assay.evaluation.choices import (
 from assay.evaluation.evaluate import EvalOptions, evaluate
 from assay.exceptions import DataError, OptionError
 from assay.store import open_store
+from assay.terminal.confusion import confusion_table
 
 ROWS = Path(__file__).parent / "cases" / "arc_easy_letters.jsonl"
 TEMPLATE = "Question: {question}\n{options}\nAnswer with the letter.\nAnswer:"
@@ -167,6 +171,8 @@ def test_cli_prints_the_matrix_and_writes_the_image(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "confusion matrix (8 examples" in done.stdout and "macro_f1" in done.stdout
+    assert "8 scored, 0 of 32 label scores cached" in done.stdout  # nothing generated
+    assert re.search(r"[1-9][\d.]* tok/s", done.stdout), done.stdout  # the engine's tokens
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = subprocess.run(
         [*command[:-5], "--choices", "A,A", "--db", str(tmp_path / "a.db")],
@@ -177,3 +183,16 @@ def test_cli_prints_the_matrix_and_writes_the_image(tmp_path: Path) -> None:
     assert bad.returncode != 0
     assert "--choices has 'A' twice" in bad.stderr + bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_labels_too_wide_for_the_terminal_are_numbered() -> None:
+    labels = ("cli", "metrics", "data", "models", "store", "prompts", "analysis")
+    counts = tuple(tuple(int(i == j) for j in range(7)) for i in range(7))
+    console = Console(width=80, record=True)
+    confusion_table(console, Confusion(labels, counts))
+    text = console.export_text()
+    assert "7 analysis" in text and "analys…" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
+    narrow = Console(width=80, record=True)
+    confusion_table(narrow, Confusion(("yes", "no"), ((3, 1), (2, 4))))
+    assert "yes   no   recall" in narrow.export_text()

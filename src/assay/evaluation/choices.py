@@ -82,7 +82,7 @@ def parse_choices(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(","))
 
 
-def classify(evaluation: _Evaluation, recorder: RunRecorder, stats: RunStats) -> Run:
+def classify(evaluation: _Evaluation, recorder: RunRecorder, stats: RunStats) -> None:
     """Score every pending example's labels, commit each as its labels are scored, and save
     the run's accuracy and macro-F1."""
     from assay.bench.choice_scoring import score_choice_questions
@@ -100,10 +100,8 @@ def classify(evaluation: _Evaluation, recorder: RunRecorder, stats: RunStats) ->
         unit="ex",
         stats=stats,
     )
-    store = evaluation.store
-    run = store.load_run(recorder.run_id)
-    store.save_summary(run.id, summaries(run.results))
-    return store.load_run(run.id)
+    run = evaluation.store.load_run(recorder.run_id)
+    evaluation.store.save_summary(run.id, summaries(run.results))
 
 
 def _questions(evaluation: _Evaluation) -> list[Question]:

@@ -190,12 +190,11 @@ class _Evaluation:
             ]
             stats = RunStats(resumed=recorder.resumed)
             if self.options.choices is not None:  # labels scored, nothing generated
-                run = classify(self, recorder, stats)
+                classify(self, recorder, stats)
             else:
                 misses = self._take_cached(pending, recorder, stats)
                 self._generate(misses, recorder, stats)
-                run = score_run(self.store, recorder.run_id, self.metric_fns)
-            _count_outputs(run, stats)
+                _count_outputs(score_run(self.store, recorder.run_id, self.metric_fns), stats)
             recorder.finish(
                 stats, time.perf_counter() - started, retry_hint=retry_hint(recorder.run_id)
             )

@@ -118,7 +118,7 @@ class RunStats:
 
     Attributes:
         resumed: Examples already stored by an earlier, interrupted attempt.
-        cached: Examples (eval) or requests (bench) answered by the cache.
+        cached: Examples (eval) or requests (bench, classification) answered by the cache.
         generated: Examples generated (eval) or questions scored (bench) by the model now.
         failed: Examples without a usable output (not scored).
         truncated: Examples whose prompt was cut to fit the context.
@@ -126,7 +126,8 @@ class RunStats:
         completion_tokens: Tokens generated, over all examples.
         seconds: Wall time of the model work (generation or log-likelihoods), load excluded.
         examples_per_second / tokens_per_second: Throughput of the model work.
-        requests: (context, continuation) pairs of a bench run.
+        requests: (context, continuation) pairs of a bench run or a classification
+            (eval --choices: one per example and label).
         loglikelihood: The log-likelihood engine's counts (bench runs on a local model).
     """
 

@@ -35,7 +35,14 @@ def run_summary(console: Console, run: Run, store_url: str) -> None:
     status(console, info)
     metrics_table(console, info, list(info.summary))
     stats = info.stats
-    parts = [f"{stats.generated} generated", f"{stats.cached} cached", f"{stats.resumed} resumed"]
+    if stats.requests:  # labels scored by log-likelihood (eval --choices): nothing generated
+        parts = [
+            f"{stats.generated} scored",
+            f"{stats.cached} of {stats.requests} label scores cached",
+        ]
+    else:
+        parts = [f"{stats.generated} generated", f"{stats.cached} cached"]
+    parts.append(f"{stats.resumed} resumed")
     for count, what in (
         (stats.failed, "failed"),
         (stats.truncated, "truncated"),
