@@ -169,3 +169,17 @@ def test_a_file_task_cannot_take_a_built_in_name(folder: Path) -> None:
     path = write(folder, "name: gsm8k\ndata: arc_easy_rows.jsonl\nprompt: x\ntarget: y\n")
     with pytest.raises(Exception, match="the task name 'gsm8k' is a built-in task's"):
         load_task_file(str(path))
+
+
+def test_the_example_task_file_reads_as_the_readme_says() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "qa_topic.yaml"
+    task = get_task(load_task_file(str(example)))
+    docs = task.eval_docs(DataSource())
+    pool = task.fewshot_pool(DataSource())
+    questions = build_questions(task, docs, pool, task.default_shots)
+    assert len(questions) == 48 and len(pool) == 120  # examples/qa test and train
+    first = questions[0]
+    assert first.context.startswith("Say which part of the tool each question is about.")
+    assert first.context.count("\nTopic: ") == 3  # three shots from the training questions
+    assert first.context.endswith(f"Question: {docs[0]['question']}\nTopic:")
+    assert first.choices[first.gold] == docs[0]["topic"]
