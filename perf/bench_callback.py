@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
+import os
 import statistics
 import subprocess
 import sys
@@ -92,6 +93,18 @@ def _trained(steps: int, folder: Path) -> tuple[Any, Any]:
     return model, hf.tokenizer
 
 
+LOADS: list[str] = []
+"""The load average when each figure was taken (a shared machine's load moves)."""
+
+
+def _say(line: str) -> None:
+    """A figure as soon as it is taken, with the load average: a long run cut short
+    still leaves what it measured."""
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    LOADS.append(load)
+    print(f"{line}  (load {load})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=3)
@@ -127,11 +140,13 @@ def main() -> None:
         began = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
         process = time.perf_counter() - began
+        _say(f"separate assay eval process: {process:.2f} s")
 
         began = time.perf_counter()
         separate = load_model("smollm2-135m-instruct", ModelOptions(adapter=adapter))
         separate.load()
         load = time.perf_counter() - began
+        _say(f"separate load: {load:.2f} s")
 
         timings: dict[str, list[float]] = {
             "live": [],
@@ -162,6 +177,10 @@ def main() -> None:
             )
             timings["sep"].append(time.perf_counter() - began)
             timings["sep_gen"].append(separate_run.info.stats.seconds)
+            _say(
+                f"round {round_ + 1}: in training {timings['live'][-1]:.2f} s, "
+                f"separate without the load {timings['sep'][-1]:.2f} s"
+            )
         in_training = statistics.median(timings["live"])
         without_load = statistics.median(timings["sep"])
         twin = statistics.median(timings["twin"])
@@ -186,6 +205,7 @@ def main() -> None:
             f"(generation {statistics.median(timings['sep_gen']):.2f} s)"
         )
         print("rounds:", {k: [round(v, 1) for v in vs] for k, vs in timings.items()})
+        print("load average (1, 5, 15 min) at each step:", "; ".join(LOADS))
         verdict = "met" if in_training <= without_load else "missed"
         print(
             f"target (in training <= separate without the load): {verdict} "
