@@ -24,19 +24,36 @@ KERNELS = "onednn-packed"
 
 
 class PackedLinear(nn.Module):
-    """An `nn.Linear` whose weight lives in oneDNN's blocked layout (inference only)."""
+    """An `nn.Linear` whose weight lives in oneDNN's blocked layout (inference only).
 
-    def __init__(self, linear: nn.Linear) -> None:
+    Args:
+        linear: The layer to pack.
+        weight_dtype: Keep the weight in this dtype instead of the layer's (bfloat16 in a
+            float32 model, where int8 quantisation keeps a layer out); inputs are cast to
+            it and outputs back. None: the layer's own dtype, and no casts.
+    """
+
+    def __init__(self, linear: nn.Linear, weight_dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.in_features = linear.in_features
         self.out_features = linear.out_features
-        self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach(), None)
-        self.bias = None if linear.bias is None else linear.bias.detach()
+        self.weight_dtype = weight_dtype
+        weight: torch.Tensor = linear.weight.detach()
+        bias: torch.Tensor | None = linear.bias
+        if weight_dtype is not None:
+            weight = weight.to(weight_dtype)
+            bias = None if bias is None else bias.to(weight_dtype)
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, None)
+        self.bias = None if bias is None else bias.detach()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = x.reshape(-1, self.in_features).contiguous()
-        out = torch.ops.mkldnn._linear_pointwise(rows, self.packed, self.bias, "none", [], "")
-        return out.reshape(*x.shape[:-1], self.out_features)
+        rows = x.reshape(-1, self.in_features)
+        if self.weight_dtype is not None:
+            rows = rows.to(self.weight_dtype)
+        out = torch.ops.mkldnn._linear_pointwise(
+            rows.contiguous(), self.packed, self.bias, "none", [], ""
+        )
+        return out.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
 
 
 def can_pack(model: Any) -> bool:

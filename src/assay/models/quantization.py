@@ -8,8 +8,8 @@ multiplies in int8 with fbgemm's VNNI kernels. On an AVX-512 CPU (measured on th
 bundled SmolLM2's layer shapes) its linear layers ran as fast as bfloat16's at batch 1
 and faster at batch 32, where weight-only int8 (`torch._weight_int8pack_mm`) was
 slower than float32; torchao's int8 configurations are built for `torch.compile`
-and ran slower than this in eager mode. The MLPs' down projections stay float32
-(see quantize_linear_layers).
+and ran slower than this in eager mode. The MLPs' down projections stay out of
+int8 (see quantize_linear_layers).
 
 What it costs: the outputs are not float32's (perf/bench_generate.py counts how
 many of its greedy outputs differ), and because an activation is quantised with
@@ -26,11 +26,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from assay.models.packing import can_pack, pack_linear_layers
+from assay.models.packing import PackedLinear, packable_dtype
 
 KERNELS = "fbgemm-int8-dynamic"
 KEEP_FLOAT = frozenset({"down_proj"})
-"""Linear layers left in float32, by their last name (see quantize_linear_layers)."""
+"""Linear layers left out of int8, by their last name (see quantize_linear_layers)."""
 
 
 def can_quantize() -> bool:
@@ -41,10 +41,11 @@ def can_quantize() -> bool:
 def quantize_linear_layers(model: Any) -> int:
     """Replace the float32 `nn.Linear` layers by int8 dynamic ones, in place; returns how many.
 
-    The MLPs' down projections stay float32 (prepacked for oneDNN where it can): their
-    inputs carry the activation outliers of small models, which one int8 scale per call
-    cannot hold. Quantised too, SmolLM2-135M answered "I'm ready to assist." to every
-    question; kept in float32, its answers read as float32's do.
+    The MLPs' down projections stay out of int8 (bfloat16 weights prepacked for oneDNN
+    where the CPU has native bfloat16, float32 elsewhere): their inputs carry the
+    activation outliers of small models, which one int8 scale per call cannot hold.
+    Quantised too, SmolLM2-135M answered "I'm ready to assist." to every question;
+    kept out, its answers read as float32's do.
     """
     torch.backends.quantized.engine = "fbgemm"
     layers = {
@@ -59,9 +60,23 @@ def quantize_linear_layers(model: Any) -> int:
         from torch.ao.quantization import quantize_dynamic
 
         quantize_dynamic(model, layers, dtype=torch.qint8, inplace=True)
-    if can_pack(model):
-        pack_linear_layers(model)
+    _pack_kept_layers(model)
     return len(layers)
+
+
+def _pack_kept_layers(module: nn.Module) -> None:
+    """The layers left out of int8 packed for oneDNN: their weights in bfloat16 where the CPU
+    multiplies it natively (half float32's bytes: at batch 1 bytes are time), else float32."""
+    weight_dtype = torch.bfloat16 if packable_dtype(torch.bfloat16) else None
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.Linear) and can_pack_linear(child):
+            setattr(module, name, PackedLinear(child, weight_dtype))
+        else:
+            _pack_kept_layers(child)
+
+
+def can_pack_linear(linear: nn.Linear) -> bool:
+    return linear.weight.device.type == "cpu" and packable_dtype(linear.weight.dtype)
 
 
 def _per_channel() -> Any:
