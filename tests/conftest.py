@@ -6,8 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from assay.metrics import registry
+
+# Property tests judge what comes out, never how fast: on a loaded CI machine an example
+# can take seconds, and hypothesis's default 200 ms deadline would fail it for that alone.
+settings.register_profile("assay", deadline=None)
+settings.load_profile("assay")
 
 FILES = Path(__file__).parent / "files"
 REPO = Path(__file__).parent.parent
