@@ -84,7 +84,7 @@ def db(tmp_path: Path) -> Path:
 
 def _report(db: Path, tmp_path: Path, *ids: str) -> str:
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(app, ["report", *ids, "-o", str(out), "--db", str(db)])
+    result = CliRunner().invoke(app, ["report", *ids, "-o", str(out), "--db", str(db), "--force"])
     assert result.exit_code == 0, result.output
     return out.read_text()
 
@@ -255,3 +255,11 @@ def test_report_opens_in_the_browser(db: Path, tmp_path: Path) -> None:
         )
         assert blocked  # an inline script that is not the report's own does not run
         browser.close()
+
+
+def test_an_existing_report_is_kept_without_force(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    out.write_text("yesterday's report")
+    result = CliRunner().invoke(app, ["report", "rrrr00000001", "-o", str(out), "--db", str(db)])
+    assert result.exit_code != 0 and "--force" in result.output
+    assert out.read_text() == "yesterday's report"

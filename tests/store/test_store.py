@@ -291,6 +291,18 @@ def test_runs_by_id_prefix_or_name(store: Store, make_info: MakeInfo) -> None:
             store.get_run_info(wildcard)
 
 
+def test_a_name_shared_by_an_eval_and_a_bench_run_means_the_kind_asked_for(
+    store: Store, make_info: MakeInfo
+) -> None:
+    store.create_run(make_info("aaaa00000001", name="ft-v1", kind="eval"))
+    store.create_run(make_info("bbbb00000002", name="ft-v1", kind="bench"))
+    with pytest.raises(StoreError, match="2 runs are named 'ft-v1'"):
+        store.load_run("ft-v1")
+    assert store.load_run("ft-v1", kind="eval").id == "aaaa00000001"
+    assert store.get_run_info("ft-v1", kind="bench").id == "bbbb00000002"
+    assert store.get_run_info("bbbb", kind="eval").id == "bbbb00000002"  # ids are ids
+
+
 def test_rename_and_tag(store: Store, make_info: MakeInfo) -> None:
     store.create_run(make_info())
     assert store.update_run(RUN, name="base").name == "base"

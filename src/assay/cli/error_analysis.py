@@ -105,7 +105,7 @@ def errors_command(
         train_vocabulary=training_vocabulary(train) if train is not None else frozenset(),
     )
     with open_store(db, read_only=no_store, create=False) as store:
-        loaded = store.load_run(run)
+        loaded = store.load_run(run, kind="eval")  # a name shared with a bench run: the eval
         report = analyze_errors(loaded, options)
         if not no_store:
             save_errors(store, loaded.id, report.errors)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import typer
 
-from assay.cli.common import DbOption, console, user_errors
+from assay.cli.common import DbOption, ForceOption, console, output_file, user_errors
 from assay.terminal.text import escape
 
 
@@ -61,6 +61,7 @@ def report_command(
         str | None,
         typer.Option(help="Also show metrics and paired differences per value of this field."),
     ] = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Write one self-contained HTML report of one or more runs: eval and bench runs
@@ -69,6 +70,7 @@ def report_command(
     from assay.report import write_report
     from assay.store import open_store
 
-    with open_store(db) as store:
+    output_file(output, "output", force)
+    with open_store(db, create=False) as store:
         path = write_report(store, run_ids, output, by=by)
     console.print(f"wrote {escape(str(path))}")

@@ -324,8 +324,9 @@ class Store:
             infos = [i for i in infos if where.tag in i.tags]
         return infos
 
-    def get_run_info(self, run: str) -> RunInfo:
-        """A run's description and summary, by id, unique id prefix (4+ characters) or name.
+    def get_run_info(self, run: str, *, kind: str | None = None) -> RunInfo:
+        """A run's description and summary, by id, unique id prefix (4+ characters) or name
+        (with ``kind``, a name only means runs of that kind: "eval" or "bench").
 
         Raises:
             NotFoundError: No run matches.
@@ -333,15 +334,15 @@ class Store:
         """
         with self._read() as conn:
             row = conn.execute(
-                select(t.runs).where(t.runs.c.id == self._resolve_id(conn, run))
+                select(t.runs).where(t.runs.c.id == self._resolve_id(conn, run, kind))
             ).one()
             return _with_summaries(conn, [row])[0]
 
-    def load_run(self, run: str) -> Run:
-        """A whole run, by id, unique id prefix or name: its info and results (ordered by
-        position) with their scores."""
+    def load_run(self, run: str, *, kind: str | None = None) -> Run:
+        """A whole run, by id, unique id prefix or name (with ``kind``, a name only means
+        runs of that kind): its info and results (ordered by position) with their scores."""
         with self._read() as conn:
-            full_id = self._resolve_id(conn, run)
+            full_id = self._resolve_id(conn, run, kind)
             row = conn.execute(select(t.runs).where(t.runs.c.id == full_id)).one()
             info = _with_summaries(conn, [row])[0]
             scores: dict[str, dict[str, Score]] = {}
@@ -485,8 +486,10 @@ class Store:
         if conn.scalar(select(t.runs.c.id).where(t.runs.c.id == run_id)) is None:
             raise self._no_run(run_id)
 
-    def _resolve_id(self, conn: Connection, run: str) -> str:
-        """The full id of a run given by id, unique id prefix (MIN_PREFIX+ characters) or name.
+    def _resolve_id(self, conn: Connection, run: str, kind: str | None = None) -> str:
+        """The full id of a run given by id, unique id prefix (MIN_PREFIX+ characters) or name;
+        with ``kind``, a name means only the runs of that kind (an eval and a bench run
+        often share a name: "base", "ft-v1").
 
         Raises:
             NotFoundError: No run matches.
@@ -495,9 +498,8 @@ class Store:
         c = t.runs.c
         if conn.scalar(select(c.id).where(c.id == run)) is not None:
             return run
-        named = list(
-            conn.execute(select(c.id, c.kind, c.dataset_name, c.created_at).where(c.name == run))
-        )
+        by_name = select(c.id, c.kind, c.dataset_name, c.created_at).where(c.name == run)
+        named = list(conn.execute(by_name if kind is None else by_name.where(c.kind == kind)))
         if len(named) == 1:
             return str(named[0].id)
         if len(named) > 1:
