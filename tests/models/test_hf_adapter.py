@@ -9,7 +9,7 @@ import torch
 
 import assay
 from assay.data.prompts import Prompt
-from assay.exceptions import ModelError
+from assay.exceptions import OptionError
 from assay.models.base import GenerationParams, ModelOptions
 from assay.models.hf import HFModel
 from assay.models.packing import pack_linear_layers
@@ -83,5 +83,6 @@ def test_adapter_outputs_match_peft_merged_model(adapter_dir: Path) -> None:
 
 def test_missing_adapter_config_is_a_clear_error(tmp_path: Path) -> None:
     model = assay.load_model("smollm2-135m-instruct", ModelOptions(adapter=tmp_path))
-    with pytest.raises(ModelError, match=r"adapter_config\.json"):
+    with pytest.raises(OptionError, match=r"no adapter_config\.json in that folder") as raised:
         model.load()
+    assert raised.value.option == "adapter"
