@@ -48,7 +48,7 @@ def test_a_killed_generative_bench_resumes_to_the_same_results(tmp_path: Path) -
     task = tmp_path / "arc_generative.toml"
     killed = tmp_path / "killed.db"
     process = bench(task, killed)
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 600
     while results(killed) < 2:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline

@@ -69,10 +69,10 @@ def kill_after_some_results(data: Path, db: Path, cwd: Path, at_least: int) -> i
         eval_command(data, db), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600
         while committed(db) < at_least:
             assert process.poll() is None, f"eval ended early: {process.stderr.read()!r}"  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "no results committed in 240 s"
+            assert time.monotonic() < deadline, "no results committed in 600 s"
             time.sleep(0.05)
         os.kill(process.pid, signal.SIGKILL)
     finally:

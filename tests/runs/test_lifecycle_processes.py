@@ -192,7 +192,7 @@ def test_a_bench_killed_at_several_points_resumes_to_the_same_results(tmp_path: 
 
 def wait_for_results(db: Path, table: str, at_least: int, process: subprocess.Popen[str]) -> int:
     """Poll the store as another process would, until `at_least` rows are committed."""
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 600
     while True:
         count = _count(db, table)
         if count >= at_least:
@@ -200,7 +200,7 @@ def wait_for_results(db: Path, table: str, at_least: int, process: subprocess.Po
         if process.poll() is not None:
             out, err = process.communicate()
             pytest.fail(f"the process ended before {at_least} rows: {out}{err}")
-        assert time.monotonic() < deadline, f"fewer than {at_least} rows after 300 s"
+        assert time.monotonic() < deadline, f"fewer than {at_least} rows after 600 s"
         time.sleep(0.05)
 
 
