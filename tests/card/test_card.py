@@ -230,7 +230,7 @@ def test_judge_and_human_verdicts_between_the_two_are_on_the_card(db: Path, stor
     result = CliRunner().invoke(app, ["card", "base", "ft-v1", "--db", str(db)])
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert "judge verdicts: ft-v1 won 7, base won 2, 1 ties (sign test p = 0.18)" in said
+    assert "judge verdicts: ft-v1 won 7, base won 2, 1 tie (sign test p = 0.18)" in said
     assert "human labels on ft-v1: 2 correct, 1 incorrect" in said
 
 
@@ -250,5 +250,5 @@ def test_a_fine_tune_on_the_corrected_set_is_paired_by_id_and_the_changes_listed
     result = CliRunner().invoke(app, ["card", "base", "ft-fixed", "--db", str(db)])
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert "1 references differ between the runs" in said
+    assert "1 reference differs between the runs" in said
     assert "qa-001: 'answer 1' → 'answer one'" in said

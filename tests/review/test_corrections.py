@@ -184,7 +184,7 @@ def test_runs_on_the_old_and_the_fixed_set_say_which_references_changed(
     compared = CliRunner().invoke(app, ["compare", "old", "new", "--db", str(db)])
     assert compared.exit_code == 0, compared.output
     text = " ".join(compared.output.split())
-    assert "matched by id" in text and "1 references differ between the runs" in text
+    assert "matched by id" in text and "1 reference differs between the runs" in text
     assert "q2: 'Sydney' → 'Canberra'" in text
 
 

@@ -10,6 +10,7 @@ from assay.cli.common import EXIT_REGRESSION, DbOption, ThresholdOption, console
 from assay.exceptions import at_least
 from assay.runs.records import Run
 from assay.terminal import compare as render
+from assay.terminal.text import plural
 
 
 def register(app: typer.Typer) -> None:
@@ -90,7 +91,7 @@ def _reference_changes(a: Run, b: Run) -> None:
     if not changed:
         return
     console.print(
-        f"[yellow]{len(changed)} references differ between the runs[/] (examples matched by "
+        f"[yellow]{plural(len(changed), 'reference differs', 'references differ')} between the runs[/] (examples matched by "
         "id; the test set was corrected between them):"
     )
     for change in changed:

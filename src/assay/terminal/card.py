@@ -18,7 +18,7 @@ from assay.terminal.slices import (
     paired_cells,
     paired_table,
 )
-from assay.terminal.text import escape, interval, number
+from assay.terminal.text import escape, interval, number, plural
 
 LISTED = 5
 """Example ids listed per outcome."""
@@ -62,7 +62,7 @@ def task(console: Console, section: TaskSection) -> None:
             console.print(f"  {outcome}: {escape(', '.join(ids[:LISTED]))}{more}")
     if section.reference_changes:
         console.print(
-            f"[yellow]{len(section.reference_changes)} references differ between the runs[/] "
+            f"[yellow]{plural(len(section.reference_changes), 'reference differs', 'references differ')} between the runs[/] "
             "(matched by id: the test set was corrected):"
         )
         for change in section.reference_changes[:LISTED]:
@@ -91,7 +91,7 @@ def task(console: Console, section: TaskSection) -> None:
     for h in section.head_to_head:
         console.print(
             f"{h.source} verdicts: {escape(names[1])} won {h.tuned_wins}, {escape(names[0])} won "
-            f"{h.base_wins}, {h.ties} ties (sign test p = {h.p_value:.3g})"
+            f"{h.base_wins}, {plural(h.ties, 'tie')} (sign test p = {h.p_value:.3g})"
         )
     for run_name, verdicts in section.labels.items():
         if verdicts:

@@ -46,6 +46,11 @@ def interval(low: float, high: float) -> str:
     return f"{number(low)}–{number(high)}"
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """ "1 tie", "2 ties": the count and its noun, in the number the count needs."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def counted(summary: MetricSummary) -> str:
     """n, and the examples the metric could not score beside it: "3 (2 unscored)"."""
     return f"{summary.n} ({summary.unscored} unscored)" if summary.unscored else str(summary.n)
