@@ -14,6 +14,7 @@ import logging
 import re
 import shutil
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -497,7 +498,8 @@ class HFModel:
             raise MissingDependencyError("peft", "the adapter option") from error
         if not (adapter / "adapter_config.json").exists():
             raise OptionError("adapter", f"{adapter}: no adapter_config.json in that folder")
-        return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        with quiet_transformers():
+            return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
 
     def _weights_identity(self) -> str:
         if self.gguf_file is not None:
@@ -526,8 +528,8 @@ class HFModel:
 
 @contextmanager
 def quiet_transformers() -> Iterator[None]:
-    """No progress bars or warnings from transformers while a model or tokenizer loads:
-    assay says in one line what it is loading instead."""
+    """No progress bars or warnings from transformers (or peft, merging an adapter) while a
+    model or tokenizer loads: assay says in one line what it is loading instead."""
     from transformers.utils import logging as hf_logging
 
     bars = hf_logging.is_progress_bar_enabled()
@@ -535,7 +537,9 @@ def quiet_transformers() -> Iterator[None]:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecation notices the user cannot act on
+            yield
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:
