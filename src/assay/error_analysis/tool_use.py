@@ -30,10 +30,15 @@ from assay.runs.records import ExampleResult
 def _tool_row(
     result: ExampleResult, context: DetectorContext
 ) -> tuple[Dialogue, ParsedCalls] | None:
+    """The row's dialogue and the answer's calls, parsed once for all four detectors."""
     dialogue = context.dialogue(result)
     if dialogue is None or dialogue.expected_calls is None:
         return None
-    return dialogue, parse_calls(result.prediction)
+    key = f"calls:{result.example_id}"
+    if key not in context.cache:
+        context.cache[key] = parse_calls(result.prediction)
+    parsed: ParsedCalls = context.cache[key]
+    return dialogue, parsed
 
 
 @detector(

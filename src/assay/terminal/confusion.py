@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from assay.evaluation.choices import Confusion
@@ -18,13 +19,18 @@ def confusion_table(console: Console, matrix: Confusion) -> None:
     """Rows: the reference label; columns: the predicted one; last column: recall. When
     the labels do not fit across the terminal, the columns are numbered and each row's
     label carries its number."""
-    labels = [escape(_clip(label)) for label in matrix.labels]
-    width = max(len(label) for label in labels)
-    # each column takes its text and 3 characters; recall 6 + 3; the table's edges 2
-    numbered = width + 3 + sum(len(label) + 3 for label in labels) + 11 > console.width
     console.print(
         f"confusion matrix ({matrix.total} examples; rows: reference, columns: prediction)"
     )
+    table = _table(matrix, numbered=False)
+    wide = console.options.update_width(10_000)  # measure the table uncut
+    if Measurement.get(console, wide, table).maximum > console.width:
+        table = _table(matrix, numbered=True)
+    console.print(table)
+
+
+def _table(matrix: Confusion, *, numbered: bool) -> Table:
+    labels = [escape(_clip(label)) for label in matrix.labels]
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("", no_wrap=True)
     for i, label in enumerate(labels, start=1):
@@ -35,7 +41,7 @@ def confusion_table(console: Console, matrix: Confusion) -> None:
         total = sum(row)
         name = f"{i + 1} {label}" if numbered else label
         table.add_row(name, *cells, number(row[i] / total) if total else "–")
-    console.print(table)
+    return table
 
 
 def _clip(label: str) -> str:
