@@ -15,7 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from assay.integrations.transformers import ParameterDigests
+from assay.integrations.transformers import ParameterDigests, inference_twin
+from assay.models.packing import PackedLinear
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = REPO / "examples" / "qa" / "train.jsonl"
@@ -28,17 +29,35 @@ def test_the_fingerprint_follows_the_weights_and_frozen_ones_are_read_once() -> 
     digests = ParameterDigests()
     first = digests.fingerprint(model)
     assert digests.fingerprint(model) == first  # same weights, same fingerprint
+    before = model[1].weight.detach().clone()
     with torch.no_grad():
         model[1].weight.add_(1e-3)  # a trainable weight, as an optimizer step changes it
     assert digests.fingerprint(model) != first
     with torch.no_grad():
-        model[1].weight.sub_(1e-3)
+        model[1].weight.copy_(before)  # (subtracting 1e-3 again need not round back)
     assert digests.fingerprint(model) == first  # back to the same values
     memo = dict(digests._memo)
     assert set(memo) == {"0.weight"}  # only the frozen tensor is remembered
     with torch.no_grad():
         model[0].weight.mul_(2.0)  # a frozen tensor written in place: its version moved
     assert digests.fingerprint(model) != first and digests._memo != memo
+
+
+def test_the_twin_shares_every_tensor_and_leaves_the_model_as_it_was() -> None:
+    inner = nn.Linear(4, 4)
+    model = nn.Sequential(inner, nn.ReLU(), nn.Sequential(inner, nn.Linear(4, 2)))
+    model.train()
+    twin = inference_twin(model)
+
+    assert isinstance(model[0], nn.Linear) and isinstance(model[2][1], nn.Linear)  # untouched
+    assert model.training and model[2].training  # still training
+    assert isinstance(twin[0], PackedLinear) and isinstance(twin[2][1], PackedLinear)
+    assert twin[0] is twin[2][0]  # a module used twice is one module in the twin too
+    assert not twin.training and not twin[2].training
+    assert twin[2][1].bias.data_ptr() == model[2][1].bias.data_ptr()  # shared, not copied
+    x = torch.randn(3, 4)
+    with torch.inference_mode():
+        assert torch.allclose(twin(x), model(x), atol=1e-6)
 
 
 def _script() -> Any:

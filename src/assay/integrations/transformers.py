@@ -13,7 +13,7 @@ tagged ``group:<group>`` and ``step:<N>`` (RunInfo.group, RunInfo.step); `assay 
 
 **The live model, not a saved one.** Nothing is saved or reloaded. On a CPU in float32
 (where assay generates with oneDNN-packed weights, several times faster) the pass
-runs on an inference twin: the module tree is copied but every parameter is shared,
+runs on an inference twin: the module tree is copied but every tensor is shared,
 each LoRA layer's weight is merged (W + its delta) into a fresh packed weight and every
 other linear layer is packed; the training model is not touched at all. Elsewhere
 (GPU, bfloat16) the live model itself runs, put in eval mode for the pass and back to
@@ -42,6 +42,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -126,29 +127,72 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 
 def inference_twin(model: nn.Module) -> nn.Module:
-    """A copy of the module tree that shares every parameter, with LoRA layers merged
-    and every linear layer packed for oneDNN (float32 on a CPU).
+    """A copy of the module tree that shares every tensor, with LoRA layers merged and
+    every linear layer packed for oneDNN (float32 on a CPU).
 
     Only the packed weights are new memory; the training model is not changed.
     """
-    shared: dict[int, Any] = {id(t): t for _, t in _named_tensors(model)}
-    twin = copy.deepcopy(model, shared)
+    twin = _structure(model, {})
     _pack(twin)
     twin.eval()
     return twin
 
 
-def _pack(module: nn.Module) -> None:
-    for name, child in list(module.named_children()):
-        weight = _merged_weight(child)
-        if weight is not None:
-            base = _base_linear(child)
-            linear = nn.Linear(base.in_features, base.out_features, bias=False, device="meta")
-            linear.weight = nn.Parameter(weight, requires_grad=False)
-            linear.bias = base.bias
-            setattr(module, name, PackedLinear(linear))
+def _structure(module: nn.Module, made: dict[int, nn.Module]) -> nn.Module:
+    """A copy of the module tree in which every module is a new object but every tensor
+    and every other attribute (config, hooks) is the original's.
+
+    Replacing a child or switching the mode of the copy leaves the original as it was,
+    and nothing is copied but the modules' own dictionaries: a deepcopy that shares the
+    tensors took most of the twin's time, copying configs and peft's bookkeeping.
+    A module that appears twice in the tree is copied once (``made``, by id).
+    """
+    known = made.get(id(module))
+    if known is not None:
+        return known
+    twin = copy.copy(module)
+    made[id(module)] = twin
+    twin._parameters = dict(module._parameters)
+    twin._buffers = dict(module._buffers)
+    twin._modules = {
+        name: None if child is None else _structure(child, made)
+        for name, child in module._modules.items()
+    }
+    return twin
+
+
+def _pack(model: nn.Module) -> None:
+    """Replace each linear layer below `model` (a LoRA layer merged) by a PackedLinear; a
+    layer that appears twice is packed once.
+
+    Layers are merged and packed by as many threads as torch uses: oneDNN's reorder
+    runs on one core, and the whole pass is reading and writing every weight once."""
+    places = _linear_places(model)
+    layers = {id(child): child for _, _, child in places}
+    with ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads())) as pool:
+        packed = dict(zip(layers, pool.map(_packed, layers.values()), strict=True))
+    for parent, name, child in places:
+        setattr(parent, name, packed[id(child)])
+
+
+def _linear_places(module: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
+    """(parent, name, layer) of every linear or LoRA layer below `module`."""
+    places = []
+    for name, child in module.named_children():
+        if isinstance(child, nn.Linear) or _is_lora(child):
+            places.append((module, name, child))
         else:
-            _pack(child)
+            places += _linear_places(child)
+    return places
+
+
+def _packed(layer: nn.Module) -> PackedLinear:
+    weight = _merged_weight(layer)
+    base = _base_linear(layer)
+    linear = nn.Linear(base.in_features, base.out_features, bias=False, device="meta")
+    linear.weight = nn.Parameter(weight, requires_grad=False)
+    linear.bias = base.bias
+    return PackedLinear(linear)
 
 
 def _base_linear(layer: nn.Module) -> nn.Linear:
@@ -159,22 +203,27 @@ def _base_linear(layer: nn.Module) -> nn.Linear:
     return base
 
 
-def _merged_weight(layer: nn.Module) -> torch.Tensor | None:
-    """The layer's effective weight if it is linear: a plain one's own, a LoRA layer's
-    base weight plus the delta of each active adapter not merged already."""
+def _is_lora(layer: nn.Module) -> bool:
+    """A peft LoRA layer over a linear one."""
+    get_base = getattr(layer, "get_base_layer", None)
+    return (
+        callable(getattr(layer, "get_delta_weight", None))
+        and callable(get_base)
+        and isinstance(get_base(), nn.Linear)
+    )
+
+
+def _merged_weight(layer: nn.Module) -> torch.Tensor:
+    """The layer's effective weight: a plain linear one's own, a LoRA layer's base weight
+    plus the delta of each active adapter not merged already."""
     if isinstance(layer, nn.Linear):
         return layer.weight.detach()
-    get_delta = getattr(layer, "get_delta_weight", None)
-    get_base = getattr(layer, "get_base_layer", None)
-    if not callable(get_delta) or not callable(get_base):
-        return None
-    base = get_base()
-    if not isinstance(base, nn.Linear):
-        return None
-    weight = base.weight.detach()
+    weight = _base_linear(layer).weight.detach()
     if getattr(layer, "disable_adapters", False):
         return weight
     merged = set(getattr(layer, "merged_adapters", ()))
+    get_delta = layer.get_delta_weight
+    assert callable(get_delta)  # a LoRA layer (_is_lora)
     with torch.no_grad():
         for adapter in getattr(layer, "active_adapters", ()):
             if adapter not in merged and adapter in getattr(layer, "lora_A", {}):
