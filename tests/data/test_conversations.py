@@ -159,6 +159,36 @@ def test_tool_history_and_a_final_assistant_call(tmp_path: Path) -> None:
     assert as_text[3]["role"] == "user"  # the tool result, for templates without a tool role
 
 
+def test_an_agent_step_goes_on_from_the_tool_results(tmp_path: Path) -> None:
+    call = {
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+    }
+    row = {
+        "messages": [
+            {"role": "user", "content": "Weather in Oslo?"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c0", **call}]},
+            {"role": "tool", "tool_call_id": "c0", "name": "get_weather", "content": '{"temp": -3}'},
+            {"role": "assistant", "content": "It is -3 °C in Oslo."},
+        ],
+        "tools": [WEATHER],
+    }  # fmt: skip
+    [example] = load_dataset(write_jsonl(tmp_path / "agent.jsonl", [row])).examples
+    dialogue = example.dialogue
+    assert dialogue is not None and dialogue.replies_to_tools
+    assert example.reference == "It is -3 °C in Oslo." and dialogue.expected_calls == ()
+    assert dialogue.last_user == "" and dialogue.history[-1].role == "tool"
+    [prompt] = build_prompts(PromptConfig(), [example], model_has_chat_template=True)
+    assert prompt.replies_to_tools
+    api = prompt.messages(arguments_as_text=True)
+    assert [m["role"] for m in api] == ["user", "assistant", "tool"]  # no empty user turn
+    assert api[-1]["tool_call_id"] == "c0"
+    as_text = prompt.messages(tools_as_text=True)
+    assert as_text[-1] == {"role": "user", "content": 'Tool (get_weather): {"temp": -3}'}
+    raw = prompt.raw_text()
+    assert raw.endswith('Tool (get_weather): {"temp": -3}\n\nAssistant:')
+
+
 def test_the_fingerprint_holds_what_the_transcript_abridges(tmp_path: Path) -> None:
     """Two data sets that differ only in a tool's description (which the transcript does
     not show) are different data sets: their runs must not resume each other."""

@@ -112,3 +112,26 @@ def test_format_names_the_missing_and_mistyped_fields(tmp_path: Path) -> None:
         "extract-002": "missing fields company, city",
         "extract-003": "wrong fields city (an array, expected a string)",
     }
+
+
+def test_exported_tool_rows_keep_the_conversation_tools_and_expected_call(
+    stored: tuple[Path, str], tmp_path: Path
+) -> None:
+    db, run_id = stored
+    out = tmp_path / "no_call.jsonl"
+    result = CliRunner().invoke(
+        app, ["errors", run_id, "--export", "no_tool_call", "-o", str(out), "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    row = next(r for r in map(json.loads, out.read_text().splitlines()) if r["id"] == "tools-002")
+    system, user, answer = row["messages"]
+    assert system["role"] == "system" and "Call a tool" in system["content"]
+    assert user == {
+        "role": "user",
+        "content": "Is it cold in Oslo? Give me the temperature in fahrenheit.",
+    }
+    assert answer["role"] == "assistant" and answer["content"] is None
+    [call] = answer["tool_calls"]
+    assert call["function"]["name"] == "get_weather"
+    assert json.loads(call["function"]["arguments"])["city"] == "Oslo"
+    assert {t["function"]["name"] for t in row["tools"]} >= {"get_weather"}

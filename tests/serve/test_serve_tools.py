@@ -118,6 +118,27 @@ def test_serve_returns_calls_in_openai_shape(client: openai.OpenAI) -> None:
     assert without.choices[0].finish_reason in ("stop", "length")
 
 
+def test_an_agent_loop_sends_the_tool_result_back(client: openai.OpenAI) -> None:
+    """The agent's second request ends with the tool's result; the model goes on from it."""
+    messages = weather_history("Paris")
+    first = client.chat.completions.create(
+        model=NAME, messages=messages, tools=TOOLS, max_tokens=32, temperature=0
+    )
+    [call] = first.choices[0].message.tool_calls or []
+    messages += [
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": '{"temp_c": 18}'},
+    ]
+    second = client.chat.completions.create(
+        model=NAME, messages=messages, tools=TOOLS, max_tokens=24, temperature=0
+    )
+    choice = second.choices[0]
+    assert choice.finish_reason in ("stop", "length", "tool_calls")
+    assert choice.message.content or choice.message.tool_calls  # an answer, not a refusal
+    assert first.usage and second.usage  # the result and the call are in the prompt
+    assert second.usage.prompt_tokens > first.usage.prompt_tokens
+
+
 @pytest.mark.parametrize(
     ("extra", "param", "fragment"),
     [

@@ -12,10 +12,12 @@ so they read the same):
   turn that calls tools may be followed by tool turns (their results), then an
   assistant turn.
 - The reference is the row's reference field when it has one; else the final
-  assistant turn (its text, or its tool calls). The model answers the last user turn,
-  so the conversation, once the reference turn is taken off, must end with a user
-  turn; a row whose conversation ends with an assistant turn *and* has a reference
-  field asks for a reply to the assistant, and is refused.
+  assistant turn (its text, or its tool calls). The model answers the last user turn
+  or goes on from the tool results that end the conversation (an agent's next step:
+  answer from them, or call again), so the conversation, once the reference turn is
+  taken off, must end with a user turn or a tool result; a row whose conversation ends
+  with an assistant turn *and* has a reference field asks for a reply to the
+  assistant, and is refused.
 - With tools, a reference is a call (``{name, arguments}``), a list of calls (OpenAI's
   ``tool_calls``, or ``{name, arguments}`` objects), or text (no call expected). Every
   tool schema must be a valid JSON Schema, and every reference call must name a
@@ -117,7 +119,7 @@ def read_dialogue(
     turns, reference, calls = _reference(
         where, input_field, reference_field, turns, reference_value, tools
     )
-    _check_ends_with_user(where, input_field, turns)
+    _check_ends_with_turn_to_answer(where, input_field, turns)
     if tools:
         _check_history_calls(where, input_field, turns, tools)
         for path, call in calls or ():
@@ -275,15 +277,10 @@ def _may_follow(turn: Turn) -> tuple[Role, ...]:
     return ("tool", "assistant")  # after a tool result: more results, or the assistant
 
 
-def _check_ends_with_user(where: str, field: str, turns: Sequence[Turn]) -> None:
+def _check_ends_with_turn_to_answer(where: str, field: str, turns: Sequence[Turn]) -> None:
     last = turns[-1] if turns else None
     if last is None or last.role == "system":
         raise DataError(f"{where}: the field '{shown(field)}' holds no user turn to reply to")
-    if last.role == "tool":
-        raise DataError(
-            f"{where}: the field '{shown(field)}' ends with a tool result; the model replies "
-            "to a user turn, so end the conversation with one"
-        )
 
 
 # -- tools and calls ---------------------------------------------------------------------

@@ -168,7 +168,8 @@ class Dialogue:
 
     Attributes:
         turns: The conversation the model answers, system turns first; it ends with the
-            user turn the model replies to.
+            user turn the model replies to, or with the tool results it goes on from
+            (an agent's next step).
         tools: The functions the model may call (empty for a plain conversation).
         expected_calls: The calls the reference expects: None when the row declares no
             tools or has no reference, () when it declares tools but expects a text answer.
@@ -185,14 +186,22 @@ class Dialogue:
         return "\n\n".join(texts) if texts else None
 
     @property
+    def replies_to_tools(self) -> bool:
+        """Whether the conversation ends with tool results rather than a user turn."""
+        return self.turns[-1].role == "tool"
+
+    @property
     def last_user(self) -> str:
-        """The text of the turn the model replies to."""
-        return self.turns[-1].content
+        """The text of the user turn the model replies to; empty when it goes on from tool
+        results (they end the history)."""
+        return "" if self.replies_to_tools else self.turns[-1].content
 
     @property
     def history(self) -> tuple[Turn, ...]:
-        """The turns between the system turns and the last user turn."""
-        return tuple(turn for turn in self.turns[:-1] if turn.role != "system")
+        """The turns after the system turns, up to the user turn the model replies to (or
+        up to the end, tool results included, when it goes on from them)."""
+        turns = self.turns if self.replies_to_tools else self.turns[:-1]
+        return tuple(turn for turn in turns if turn.role != "system")
 
     def tool(self, name: str) -> Tool | None:
         """The declared tool of that name, or None."""

@@ -38,7 +38,8 @@ class Prompt:
     """What one example asks the model, before any model-specific formatting.
 
     Attributes:
-        content: The user turn (chat) or the whole text after the system prompt (raw).
+        content: The user turn (chat) or the whole text after the system prompt (raw);
+            empty when the model goes on from tool results that end `history`.
         system: An optional system prompt.
         chat: True to wrap content in the model's chat template; False to send text as is.
         example: The example this prompt asks about (backends that look answers
@@ -55,10 +56,17 @@ class Prompt:
     history: tuple[Turn, ...] = ()
     tools: tuple[Tool, ...] = ()
 
+    @property
+    def replies_to_tools(self) -> bool:
+        """Whether the conversation ends with tool results (the last turns of `history`,
+        no user turn after them): the model's turn is an agent's next step."""
+        return not self.content and bool(self.history) and self.history[-1].role == "tool"
+
     def messages(
         self, *, tools_as_text: bool = False, arguments_as_text: bool = False
     ) -> list[dict[str, Any]]:
-        """The conversation as chat-template messages: system, earlier turns, the user turn.
+        """The conversation as chat-template messages: system, earlier turns, the user turn
+        (none when the conversation ends with tool results).
 
         Args:
             tools_as_text: For a chat template that knows nothing of tools: the tools are
@@ -71,7 +79,8 @@ class Prompt:
         if tools_as_text:
             return self._messages_with_tools_as_text()
         messages = [turn.message(arguments_as_text=arguments_as_text) for turn in self.history]
-        messages.append({"role": "user", "content": self.content})
+        if not self.replies_to_tools:
+            messages.append({"role": "user", "content": self.content})
         if self.system:
             messages.insert(0, {"role": "system", "content": self.system})
         return messages
@@ -92,7 +101,8 @@ class Prompt:
                 + [json.dumps(call.as_dict(), ensure_ascii=False) for call in turn.tool_calls]
             )
             messages.append({"role": turn.role, "content": text})
-        messages.append({"role": "user", "content": self.content})
+        if not self.replies_to_tools:
+            messages.append({"role": "user", "content": self.content})
         return messages
 
     def raw_text(self) -> str:
@@ -102,7 +112,9 @@ class Prompt:
             return f"{self.system}\n\n{self.content}" if self.system else self.content
         parts = [text for text in (self.system, tools_instruction(self.tools)) if text]
         parts += [turn.shown() for turn in self.history]
-        parts += [Turn("user", self.content).shown(), "Assistant:"]
+        if not self.replies_to_tools:
+            parts.append(Turn("user", self.content).shown())
+        parts.append("Assistant:")
         return "\n\n".join(parts)
 
 

@@ -4,8 +4,10 @@ chat fine-tuning rows, so a run's error analysis becomes "the data that would he
 Each row is what TRL's SFTTrainer and most fine-tuning scripts read (``messages``,
 with the reference as the assistant's turn), plus what the row came from: the run,
 the example id, the category, the detector's evidence and the answer the model gave.
-The user turn is the prompt's content as the run sent it (the example's input, or
-its template filled in) and the run's system prompt, if any, comes first.
+The turns are the prompt's as the run sent them: the run's system prompt, if any,
+first; a conversation's earlier turns; the user turn (the example's input, or its
+template filled in). A tool row keeps its ``tools`` and its expected calls become the
+assistant's ``tool_calls`` (OpenAI's fine-tuning format).
 
 Mind where the run's examples come from: rows exported from a run on the *test*
 set and trained on leak the test set into training (`assay check-data --train`
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assay.data.dialogue import Turn
 from assay.data.prompts import PromptConfig, build_prompts
 from assay.error_analysis.categories import get_category
 from assay.error_analysis.records import ErrorReport
@@ -66,13 +69,16 @@ def training_rows(run: Run, report: ErrorReport, categories: Sequence[str]) -> l
             continue
         example = example_of(result, run.info)
         (prompt,) = build_prompts(config, [example], model_has_chat_template=True)
-        messages = [{"role": "user", "content": prompt.content}]
-        if prompt.system:
-            messages.insert(0, {"role": "system", "content": prompt.system})
-        messages.append({"role": "assistant", "content": result.reference})
+        messages = prompt.messages(arguments_as_text=True)
+        dialogue = example.dialogue
+        calls = dialogue.expected_calls if dialogue is not None else None
+        answer = Turn("assistant", "", calls) if calls else Turn("assistant", result.reference)
+        messages.append(answer.message(arguments_as_text=True))
+        tools = {"tools": [tool.schema() for tool in prompt.tools]} if prompt.tools else {}
         rows.append(
             {
                 "messages": messages,
+                **tools,
                 "id": result.example_id,
                 "categories": [name for name, _ in found],
                 "evidence": {name: detail for name, detail in found},

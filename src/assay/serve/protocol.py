@@ -262,7 +262,8 @@ class ChatRequest(_Request):
             raise bad_request(str(error), "tools") from None
 
     def _prompt(self, tools: tuple[Tool, ...] = ()) -> Prompt:
-        """System messages first, then the turns; the last turn must be the user's."""
+        """System messages first, then the turns; the last is the user's, or tool results
+        (the model goes on from them: an agent's next step)."""
         if not self.messages:
             raise bad_request("messages must hold at least one message", "messages")
         system: list[str] = []
@@ -278,15 +279,13 @@ class ChatRequest(_Request):
             turns.append(
                 Turn(cast(Role, role), text, message.calls(where), name, message.tool_call_id)
             )
-        if not turns or turns[-1].role != "user":
-            raise bad_request("the last message must be from the user", "messages")
-        return Prompt(
-            turns[-1].content,
-            "\n\n".join(system) or None,
-            chat=True,
-            history=tuple(turns[:-1]),
-            tools=tools,
-        )
+        if not turns or turns[-1].role not in ("user", "tool"):
+            raise bad_request("the last message must be from the user or a tool", "messages")
+        if turns[-1].role == "tool":
+            history, content = tuple(turns), ""
+        else:
+            history, content = tuple(turns[:-1]), turns[-1].content
+        return Prompt(content, "\n\n".join(system) or None, chat=True, history=history, tools=tools)
 
 
 class CompletionRequest(_Request):
