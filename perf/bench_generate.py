@@ -8,8 +8,8 @@ process, side by side, so the ratios hold even on a busy machine:
                the prompts are sent as assay's token ids, so both see the same tokens;
 - pipeline   — `transformers.pipeline("text-generation", batch_size=32)`, float32,
                the model as transformers loads it (its default CPU kernels);
-- assay      — `HFModel.generate` (continuous batching) in float32, bfloat16 and int8
-               (ModelOptions.dtype / .quantize), at batch 32 and at batch 1.
+- assay      — `HFModel.generate` (continuous batching) in float32, bfloat16, int8 and
+               int4 (ModelOptions.dtype / .quantize), at batch 32 and at batch 1.
 
 The batch-1 rows run the first --n-single prompts only (single-stream decoding of all
 64 would take most of the run); tokens/s is comparable across rows, seconds is not.
@@ -55,8 +55,9 @@ MODES = {
     "fp32": ModelOptions(dtype="float32"),
     "bf16": ModelOptions(dtype="bfloat16"),
     "int8": ModelOptions(dtype="float32", quantize="int8"),
+    "int4": ModelOptions(dtype="float32", quantize="int4"),
 }
-LINEAR_OPS = ("_linear_pointwise", "linear_dynamic", "aten::addmm", "aten::mm")
+LINEAR_OPS = ("_linear_pointwise", "linear_dynamic", "int4pack_mm", "aten::addmm", "aten::mm")
 ATTENTION_OPS = ("scaled_dot_product",)
 
 

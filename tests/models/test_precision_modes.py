@@ -1,4 +1,4 @@
-"""Precision modes of the transformers backend: float32 (the default), bfloat16, int8.
+"""Precision modes of the transformers backend: float32 (the default), bfloat16, int8, int4.
 
 The faster modes are opt-in, validated like every other option, and part of the
 model fingerprint, so cached outputs of two modes never mix. Float32 stays what it
@@ -19,12 +19,14 @@ from assay import GenerationParams, Prompt
 from assay.cli import app
 from assay.exceptions import OptionError
 from assay.models.hf import HFModel
+from assay.models.quantization import Int4Linear, int4_fits
 
 ALIAS = "smollm2-135m-instruct"
 MODES = {
     "float32": assay.ModelOptions(dtype="float32"),
     "bfloat16": assay.ModelOptions(dtype="bfloat16"),
     "int8": assay.ModelOptions(dtype="float32", quantize="int8"),
+    "int4": assay.ModelOptions(dtype="float32", quantize="int4"),
 }
 
 
@@ -37,8 +39,9 @@ def hf(options: assay.ModelOptions) -> HFModel:
 @pytest.mark.parametrize(
     ("options", "problem"),
     [
-        ({"quantize": "int4"}, "quantize 'int4' is not one of: int8"),
-        ({"quantize": ""}, "quantize '' is not one of: int8"),
+        ({"quantize": "int3"}, "quantize 'int3' is not one of: int8, int4"),
+        ({"quantize": ""}, "quantize '' is not one of: int8, int4"),
+        ({"quantize": "int4", "dtype": "bfloat16"}, "quantize int4 runs on float32 weights"),
         ({"quantize": "int8", "dtype": "bfloat16"}, "quantize int8 runs on float32 weights"),
         ({"quantize": "int8", "dtype": "float16"}, "quantize int8 runs on float32 weights"),
     ],
@@ -53,10 +56,10 @@ def test_bad_quantize_is_an_option_error(options: dict[str, str], problem: str) 
 def test_cli_names_the_quantize_flag(tmp_path: Path) -> None:
     data = tmp_path / "d.jsonl"
     data.write_text('{"id": "q1", "question": "Q?", "answer": "A"}\n')
-    args = ["eval", "--model", ALIAS, "--data", str(data), "--quantize", "int4"]
+    args = ["eval", "--model", ALIAS, "--data", str(data), "--quantize", "int3"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
-    assert "--quantize 'int4' is not one of: int8" in result.output
+    assert "--quantize 'int3' is not one of: int8, int4" in result.output
     assert "Traceback" not in result.output
 
 
@@ -66,6 +69,7 @@ def test_each_mode_has_its_own_fingerprint() -> None:
     assert infos["bfloat16"].details["dtype"] == "bfloat16"
     assert infos["int8"].details["quantize"] == "int8"
     assert infos["int8"].details["kernels"] == "fbgemm-int8-dynamic"
+    assert infos["int4"].details["kernels"] == "torch-int4-weight-g32"
     # float32's identity fields are the ones it always had, so its cached runs still match.
     assert set(infos["float32"].details) == {
         "backend", "weights", "dtype", "adapter", "kernels", "tokenizer"
@@ -74,7 +78,7 @@ def test_each_mode_has_its_own_fingerprint() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["bfloat16", "int8"])
+@pytest.mark.parametrize("mode", ["bfloat16", "int8", "int4"])
 def test_fast_modes_generate_on_the_real_model(mode: str) -> None:
     model = hf(MODES[mode])
     prompts = [Prompt(content="What is the capital of France?", chat=True)] * 3
@@ -85,10 +89,31 @@ def test_fast_modes_generate_on_the_real_model(mode: str) -> None:
         assert 0 < generation.completion_tokens <= 16
         assert generation.finish_reason in {"stop", "length"}
     weights = {p.dtype for p in model.model.parameters()}
+    modules = dict(model.model.named_modules())
     if mode == "bfloat16":
         assert weights == {torch.bfloat16}
+    elif mode == "int4":  # every projection and the head, down projections too
+        quantized = [n for n, m in modules.items() if isinstance(m, Int4Linear)]
+        assert len(quantized) == 30 * 7 + 1
     else:  # int8 weights live outside parameters; embeddings and down projections stay float32
-        modules = model.model.named_modules()
-        quantized = [n for n, m in modules if m._get_name() == "DynamicQuantizedLinear"]
+        quantized = [n for n, m in modules.items() if m._get_name() == "DynamicQuantizedLinear"]
         assert len(quantized) == 30 * 6 + 1  # six projections in each of 30 layers, the head
         assert not any(name.endswith("down_proj") for name in quantized)
+
+
+def test_int4_recovers_weights_already_in_its_form_and_keeps_odd_layers() -> None:
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(64, 32)
+    with torch.no_grad():  # every group of 32 inputs on 16 levels: what Q4_1 dequantises to
+        levels = torch.randint(0, 16, (32, 64)).float()
+        levels[:, ::32], levels[:, 1::32] = 0, 15  # each group spans its whole range
+        low, step = torch.randn(32, 2, 1) * 0.1, torch.rand(32, 2, 1) * 0.01 + 1e-3
+        linear.weight.copy_((low + levels.reshape(32, 2, 32) * step).reshape(32, 64))
+    x = torch.randn(5, 64)
+    # Exact but for bfloat16: the kernel takes bfloat16 activations, scales and minima.
+    reference = torch.nn.functional.linear(
+        x.bfloat16().float(), linear.weight.bfloat16().float(), linear.bias
+    )
+    assert torch.allclose(Int4Linear(linear)(x), reference, rtol=2e-2, atol=2e-2)
+    assert not int4_fits(torch.nn.Linear(48, 32))  # inputs not in whole groups of 32
+    assert not int4_fits(torch.nn.Linear(64, 24))  # outputs not a multiple of 16

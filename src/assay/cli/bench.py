@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from assay.cli.common import DbOption, ForceOption, console, output_file, store_url, user_errors
+from assay.cli.common import (
+    DbOption,
+    DtypeOption,
+    ForceOption,
+    QuantizeOption,
+    console,
+    output_file,
+    store_url,
+    user_errors,
+)
 from assay.cli.executor import (
     CpusPerReplicaOption,
     ExecutorOption,
@@ -48,10 +57,8 @@ def bench_command(
         typer.Option(help="Folder of JSONL files in the hub schema (default: the hub)."),
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Most contexts in one forward pass.")] = 32,
-    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
-    quantize: Annotated[
-        str | None, typer.Option(help="int8: int8 linear layers on a CPU (faster, opt-in).")
-    ] = None,
+    dtype: DtypeOption = "auto",
+    quantize: QuantizeOption = None,
     adapter: Annotated[Path | None, typer.Option(help="A LoRA adapter folder (peft).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     output: Annotated[

@@ -85,6 +85,14 @@ def user_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+DtypeOption = Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")]
+QuantizeOption = Annotated[
+    str | None,
+    typer.Option(
+        help="int8 (fastest for batches) or int4 (for one sequence at a time): quantised "
+        "linear layers on a CPU; faster, outputs differ from float32's."
+    ),
+]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Overwrite an output file that exists already.")
 ]

@@ -10,7 +10,9 @@ import typer
 from assay.charts import check_plot_path
 from assay.cli.common import (
     DbOption,
+    DtypeOption,
     PluginOption,
+    QuantizeOption,
     console,
     exit_if_incomplete,
     import_plugins,
@@ -97,10 +99,8 @@ def eval_command(
     top_p: Annotated[float, typer.Option(help="Nucleus sampling mass when sampling.")] = 1.0,
     stop: Annotated[list[str] | None, typer.Option(help="A stop string (repeatable).")] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences in flight at once.")] = 32,
-    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
-    quantize: Annotated[
-        str | None, typer.Option(help="int8: int8 linear layers on a CPU (faster, opt-in).")
-    ] = None,
+    dtype: DtypeOption = "auto",
+    quantize: QuantizeOption = None,
     adapter: Annotated[Path | None, typer.Option(help="A LoRA adapter folder (peft).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,

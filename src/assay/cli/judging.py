@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assay.cli.common import DbOption, ForceOption, console, output_file, user_errors
+from assay.cli.common import (
+    DbOption,
+    DtypeOption,
+    ForceOption,
+    QuantizeOption,
+    console,
+    output_file,
+    user_errors,
+)
 from assay.exceptions import AssayError, OptionError
 from assay.metrics import MetricSpec
 from assay.terminal import arena as arena_view
@@ -85,6 +93,8 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port to listen on (1-65535).")] = 8000,
     name: Annotated[str | None, typer.Option(help="Model id clients use (default: spec).")] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences generated together.")] = 32,
+    dtype: DtypeOption = "auto",
+    quantize: QuantizeOption = None,
     token: Annotated[
         str | None,
         typer.Option(
@@ -120,7 +130,8 @@ def serve_command(
         default_max_tokens=default_max_tokens,
     )
     check_bind(host, options.token)
-    loaded = load_model(model, ModelOptions(batch_size=batch_size))
+    model_options = ModelOptions(batch_size=batch_size, dtype=dtype, quantize=quantize)
+    loaded = load_model(model, model_options)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"serving {escape(model)} at http://{escape(shown)}:{port}/v1")
     serve(loaded, host=host, port=port, options=options)

@@ -87,9 +87,11 @@ class ModelOptions:
         device: "cpu", "cuda", or "auto".
         pack_weights: On a CPU in float32 or bfloat16, prepack linear weights for oneDNN
             (several times faster generation; see models/packing.py).
-        quantize: None, or "int8": the linear layers' weights in int8 with activations
-            quantised per step (a CPU in float32 only; see models/quantization.py). Faster,
-            and its outputs differ from float32's: opt-in, and part of the fingerprint.
+        quantize: None; "int8": the linear layers' weights in int8 with activations
+            quantised per step (the fastest for batches); "int4": weights only, in groups
+            of 32 (the fastest for one sequence at a time). A CPU in float32 only; see
+            models/quantization.py. Faster, and the outputs differ from float32's: opt-in,
+            and part of the fingerprint.
     """
 
     dtype: str = "auto"
@@ -118,7 +120,7 @@ class ModelOptions:
 
 
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
-QUANTIZE_NAMES = ("int8",)
+QUANTIZE_NAMES = ("int8", "int4")
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 ResultCallback = Callable[[int, Generation], None]

@@ -47,7 +47,7 @@ from assay.models.continuous_batching import (
 from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
 from assay.models.loglikelihood import score_continuations
 from assay.models.packing import KERNELS, can_pack, pack_linear_layers, packable_dtype
-from assay.models.quantization import KERNELS as INT8_KERNELS
+from assay.models.quantization import KERNELS as QUANTIZED_KERNELS
 from assay.models.quantization import can_quantize, quantize_linear_layers
 
 log = logging.getLogger("assay")
@@ -132,15 +132,18 @@ class HFModel:
                 )
         if kind == "mps" and not torch.backends.mps.is_available():
             raise OptionError("device", "mps: this torch has no Apple MPS; use cpu or auto")
-        if self.options.quantize is not None and (kind != "cpu" or not can_quantize()):
-            where = "this torch has no fbgemm engine" if kind == "cpu" else f"device is {kind}"
-            raise OptionError("quantize", f"{self.options.quantize} runs on a CPU only ({where})")
+        mode = self.options.quantize
+        if mode is not None and (kind != "cpu" or not can_quantize(mode)):
+            where = (
+                f"this torch has no {mode} CPU kernels" if kind == "cpu" else f"device is {kind}"
+            )
+            raise OptionError("quantize", f"{mode} runs on a CPU only ({where})")
 
     @property
     def kernels(self) -> str:
         """Which matrix kernels run the linear layers: they decide the last bits of results."""
-        if self.options.quantize == "int8":
-            return INT8_KERNELS
+        if self.options.quantize is not None:
+            return QUANTIZED_KERNELS[self.options.quantize]
         packable = (
             self.options.pack_weights and self.device.type == "cpu" and packable_dtype(self.dtype)
         )
@@ -458,8 +461,8 @@ class HFModel:
         model.eval()
         if self.device.type == "cpu":
             keep_freed_memory()
-        if self.kernels == INT8_KERNELS:
-            quantize_linear_layers(model)
+        if self.options.quantize is not None:
+            quantize_linear_layers(model, self.options.quantize)
         elif self.kernels == KERNELS and can_pack(model):
             pack_linear_layers(model)
         return model
