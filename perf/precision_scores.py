@@ -94,12 +94,10 @@ def _questions(db: str, run_id: str) -> list[dict[str, Any]]:
     return [dict(r.metadata) for r in sorted(run.results, key=lambda r: r.position)]
 
 
-def _choice(question: dict[str, Any], normalised: bool) -> int:
-    logliks = question["logliks"]
-    if not normalised:
-        return max(range(len(logliks)), key=logliks.__getitem__)
-    lengths = [len(choice) for choice in question["choices"]]
-    return max(range(len(logliks)), key=lambda i: logliks[i] / max(lengths[i], 1))
+def _choice(question: dict[str, Any], metric: str) -> int:
+    from assay.bench.choices import predicted_choice
+
+    return predicted_choice(question["choices"], question["logliks"], metric)
 
 
 def _report(
@@ -118,8 +116,8 @@ def _report(
         for mode in modes[1:]:
             result, questions = results[mode][task]
             pairs = list(zip(reference_questions, questions, strict=True))
-            same = sum(_choice(a, False) == _choice(b, False) for a, b in pairs)
-            same_norm = sum(_choice(a, True) == _choice(b, True) for a, b in pairs)
+            same = sum(_choice(a, "acc") == _choice(b, "acc") for a, b in pairs)
+            same_norm = sum(_choice(a, "acc_norm") == _choice(b, "acc_norm") for a, b in pairs)
             changes = [
                 abs(x - y)
                 for a, b in pairs

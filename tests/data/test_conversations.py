@@ -31,6 +31,13 @@ WEATHER = {
 }
 
 
+OSLO_CALL = {
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+}
+"""An earlier call in a conversation, as OpenAI's messages write it."""
+
+
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
@@ -121,14 +128,10 @@ def test_a_tool_row_reads_its_tools_and_expected_call(tmp_path: Path) -> None:
 
 
 def test_tool_history_and_a_final_assistant_call(tmp_path: Path) -> None:
-    call = {
-        "type": "function",
-        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
-    }
     row = {
         "messages": [
             {"role": "user", "content": "Weather in Oslo?"},
-            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "assistant", "content": None, "tool_calls": [OSLO_CALL]},
             {"role": "tool", "name": "get_weather", "content": '{"temp": -3}'},
             {"role": "assistant", "content": "It is -3 °C."},
             {"role": "user", "content": "And in Rome?"},
@@ -160,14 +163,10 @@ def test_tool_history_and_a_final_assistant_call(tmp_path: Path) -> None:
 
 
 def test_an_agent_step_goes_on_from_the_tool_results(tmp_path: Path) -> None:
-    call = {
-        "type": "function",
-        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
-    }
     row = {
         "messages": [
             {"role": "user", "content": "Weather in Oslo?"},
-            {"role": "assistant", "content": None, "tool_calls": [{"id": "c0", **call}]},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c0", **OSLO_CALL}]},
             {"role": "tool", "tool_call_id": "c0", "name": "get_weather", "content": '{"temp": -3}'},
             {"role": "assistant", "content": "It is -3 °C in Oslo."},
         ],

@@ -31,11 +31,11 @@ def question_scores(question: Question, logliks: Sequence[float]) -> dict[str, f
     return scores
 
 
-def predicted_choice(question: Question, logliks: Sequence[float], metric: str) -> int:
+def predicted_choice(choices: Sequence[str], logliks: Sequence[float], metric: str) -> int:
     """The choice a metric picks: length-normalised for acc_norm, the most likely otherwise."""
     lls = np.asarray(logliks, dtype=np.float64)
     if metric == "acc_norm":
-        lls = lls / np.asarray([float(len(c)) for c in question.choices])
+        lls = lls / np.asarray([float(len(c)) for c in choices])
     return int(np.argmax(lls))
 
 

@@ -271,7 +271,7 @@ class _Bench:
     def _question_result(self, question: Question, lls: list[float]) -> ExampleResult:
         task = get_task(question.task)
         all_scores = task.choice_scores(question, lls)
-        chosen = predicted_choice(question, lls, task.main_metric)
+        chosen = predicted_choice(question.choices, lls, task.main_metric)
         gold_text = question.choices[question.gold]
         shots = self._shots[question.task]
         return ExampleResult(

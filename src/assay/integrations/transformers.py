@@ -169,7 +169,7 @@ def _pack(model: nn.Module) -> None:
     runs on one core, and the whole pass is reading and writing every weight once."""
     places = _linear_places(model)
     layers = {id(child): child for _, _, child in places}
-    with ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads())) as pool:
+    with ThreadPoolExecutor(max_workers=torch.get_num_threads()) as pool:
         packed = dict(zip(layers, pool.map(_packed, layers.values()), strict=True))
     for parent, name, child in places:
         setattr(parent, name, packed[id(child)])

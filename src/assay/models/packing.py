@@ -15,6 +15,7 @@ rate again; bfloat16 is opt-in (ModelOptions.dtype) since its outputs differ.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -78,11 +79,21 @@ def packable_dtype(dtype: torch.dtype) -> bool:
 
 def pack_linear_layers(module: nn.Module) -> int:
     """Replace every `nn.Linear` below `module` by a PackedLinear; returns how many."""
+    return replace_linear_layers(module, PackedLinear)
+
+
+def replace_linear_layers(
+    module: nn.Module,
+    make: Callable[[nn.Linear], nn.Module],
+    fits: Callable[[nn.Linear], bool] = lambda _: True,
+) -> int:
+    """Replace every `nn.Linear` below `module` that `fits` by `make(layer)`, in place;
+    returns how many (the one walk packing and quantisation share)."""
     count = 0
     for name, child in list(module.named_children()):
-        if isinstance(child, nn.Linear):
-            setattr(module, name, PackedLinear(child))
+        if isinstance(child, nn.Linear) and fits(child):
+            setattr(module, name, make(child))
             count += 1
         else:
-            count += pack_linear_layers(child)
+            count += replace_linear_layers(child, make, fits)
     return count

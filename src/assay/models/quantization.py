@@ -16,9 +16,9 @@ which other sequences were in flight.
 
 **int4.** Weights only: every group of 32 input channels of a row keeps a scale and a
 minimum (the scheme of GGUF's Q4_1, what llama.cpp runs on the bundled model), and
-`torch._weight_int4pack_mm_for_cpu` multiplies float32 activations by them. Activations
-are never quantised, so no layer is kept out and an output does not depend on the
-batch. It reads an eighth of float32's bytes: made for single-stream decoding (`assay
+`torch._weight_int4pack_mm_for_cpu` multiplies activations cast to bfloat16 by them
+(given float32 it takes a path a hundred times slower). Activations are never
+quantised, so no layer is kept out and an output does not depend on the batch. It reads an eighth of float32's bytes: made for single-stream decoding (`assay
 serve`, small sets); at batch 32 its kernel is slower than int8's, which is the mode
 for batched runs (perf/bench_generate.py measures both).
 
@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from assay.models.packing import PackedLinear, packable_dtype
+from assay.models.packing import PackedLinear, packable_dtype, replace_linear_layers
 
 KERNELS = {"int8": "fbgemm-int8-dynamic", "int4": "torch-int4-weight-g32"}
 """The kernels of each quantisation mode, as the model fingerprint names them."""
@@ -53,22 +53,15 @@ def can_quantize(mode: str) -> bool:
 
 
 def quantize_linear_layers(model: Any, mode: str) -> int:
-    """Quantise the model's float32 linear layers in place (see the module docstring);
-    returns how many were."""
+    """Quantise the model's linear layers in place (see the module docstring); returns
+    how many were."""
     return quantize_int4(model) if mode == "int4" else quantize_int8(model)
 
 
 def quantize_int4(module: nn.Module) -> int:
     """Replace each `nn.Linear` the int4 kernel takes by an Int4Linear; returns how many
     (a layer of other sizes stays as it was)."""
-    count = 0
-    for name, child in list(module.named_children()):
-        if isinstance(child, nn.Linear) and int4_fits(child):
-            setattr(module, name, Int4Linear(child))
-            count += 1
-        else:
-            count += quantize_int4(child)
-    return count
+    return replace_linear_layers(module, Int4Linear, int4_fits)
 
 
 def int4_fits(linear: nn.Linear) -> bool:
@@ -153,11 +146,7 @@ def _pack_kept_layers(module: nn.Module) -> None:
     """The layers left out of int8 packed for oneDNN: their weights in bfloat16 where the CPU
     multiplies it natively (half float32's bytes: at batch 1 bytes are time), else float32."""
     weight_dtype = torch.bfloat16 if packable_dtype(torch.bfloat16) else None
-    for name, child in list(module.named_children()):
-        if isinstance(child, nn.Linear) and can_pack_linear(child):
-            setattr(module, name, PackedLinear(child, weight_dtype))
-        else:
-            _pack_kept_layers(child)
+    replace_linear_layers(module, lambda layer: PackedLinear(layer, weight_dtype), can_pack_linear)
 
 
 def can_pack_linear(linear: nn.Linear) -> bool:
