@@ -15,7 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from assay.integrations.transformers import ParameterDigests, inference_twin
+from assay.exceptions import ModelError
+from assay.integrations.transformers import LiveModel, ParameterDigests, inference_twin
 from assay.models.packing import PackedLinear
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,6 +59,41 @@ def test_the_twin_shares_every_tensor_and_leaves_the_model_as_it_was() -> None:
     x = torch.randn(3, 4)
     with torch.inference_mode():
         assert torch.allclose(twin(x), model(x), atol=1e-6)
+
+
+def _small_lora(config: Any) -> nn.Module:
+    """A small stack of linear layers under a peft LoRA with trained (non-zero) weights."""
+    from peft import get_peft_model
+
+    torch.manual_seed(0)
+    model = get_peft_model(nn.Sequential(nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 8)), config)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "lora_" in name:
+                parameter.normal_(std=0.1)  # as after some steps (lora_B starts at zero)
+    return model
+
+
+def test_the_twin_merges_each_adapter_as_its_forward_applies_it() -> None:
+    from peft import LoraConfig
+
+    model = _small_lora(LoraConfig(r=4, target_modules=["0", "2"], lora_bias=True))
+    base = model.get_base_model()
+    twin = inference_twin(base)
+    assert isinstance(twin[0], PackedLinear) and isinstance(twin[2], PackedLinear)
+    x = torch.randn(5, 32)
+    with torch.inference_mode():  # the adapter's bias included, as peft's merge adds it
+        assert torch.allclose(twin(x), model(x), atol=1e-5)
+
+
+def test_a_lora_variant_the_twin_cannot_merge_is_refused(base: tuple[Any, Any]) -> None:
+    from peft import LoraConfig
+
+    model = _small_lora(LoraConfig(r=4, target_modules=["0"], use_dora=True))
+    with pytest.raises(ModelError, match=r"adapter 'default' is a LoRA variant.*twin=False"):
+        inference_twin(model.get_base_model())
+    # Left to choose, an evaluation runs the live model itself (peft's DoRA forward).
+    assert not LiveModel(model, base[1], spec="live:dora").use_twin
 
 
 def _script() -> Any:

@@ -42,7 +42,6 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -165,13 +164,14 @@ def _pack(model: nn.Module) -> None:
     """Replace each linear layer below `model` (a LoRA layer merged) by a PackedLinear; a
     layer that appears twice is packed once.
 
-    Layers are merged and packed by as many threads as torch uses: oneDNN's reorder
-    runs on one core, and the whole pass is reading and writing every weight once."""
+    One layer after another: oneDNN's reorder and the merge's product already use
+    torch's threads, and a thread pool over the layers measured no faster and far less
+    steady (0.34 to 0.72 s against 0.34 to 0.36 s on the bundled model)."""
     places = _linear_places(model)
-    layers = {id(child): child for _, _, child in places}
-    with ThreadPoolExecutor(max_workers=torch.get_num_threads()) as pool:
-        packed = dict(zip(layers, pool.map(_packed, layers.values()), strict=True))
+    packed: dict[int, PackedLinear] = {}
     for parent, name, child in places:
+        if id(child) not in packed:
+            packed[id(child)] = _packed(child)
         setattr(parent, name, packed[id(child)])
 
 
@@ -187,11 +187,12 @@ def _linear_places(module: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
 
 
 def _packed(layer: nn.Module) -> PackedLinear:
-    weight = _merged_weight(layer)
+    weight, bias = _merged(layer)
     base = _base_linear(layer)
     linear = nn.Linear(base.in_features, base.out_features, bias=False, device="meta")
     linear.weight = nn.Parameter(weight, requires_grad=False)
-    linear.bias = base.bias
+    if bias is not None:
+        linear.bias = nn.Parameter(bias, requires_grad=False)
     return PackedLinear(linear)
 
 
@@ -213,22 +214,45 @@ def _is_lora(layer: nn.Module) -> bool:
     )
 
 
-def _merged_weight(layer: nn.Module) -> torch.Tensor:
-    """The layer's effective weight: a plain linear one's own, a LoRA layer's base weight
-    plus the delta of each active adapter not merged already."""
-    if isinstance(layer, nn.Linear):
-        return layer.weight.detach()
-    weight = _base_linear(layer).weight.detach()
-    if getattr(layer, "disable_adapters", False):
-        return weight
+def _plain_lora(model: nn.Module) -> bool:
+    """Whether no LoRA layer below `model` holds an adapter of a LoRA variant (DoRA...)."""
+    return not any(getattr(m, "lora_variant", None) for m in model.modules() if _is_lora(m))
+
+
+def _merged(layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The layer's effective weight and bias: a plain linear one's own; a LoRA layer's
+    base ones plus, for each active adapter not merged already, its delta (and its
+    bias times the scaling where the adapter trains one), as peft's merge computes them.
+
+    An adapter of a LoRA variant (DoRA and its kin) merges by its own rule, which this
+    does not reproduce: it is refused rather than evaluated as if it were plain LoRA."""
+    base = _base_linear(layer)
+    weight = base.weight.detach()
+    bias = None if base.bias is None else base.bias.detach()
+    if isinstance(layer, nn.Linear) or getattr(layer, "disable_adapters", False):
+        return weight, bias
     merged = set(getattr(layer, "merged_adapters", ()))
+    variants = getattr(layer, "lora_variant", {})
+    with_bias = getattr(layer, "lora_bias", {})
     get_delta = layer.get_delta_weight
     assert callable(get_delta)  # a LoRA layer (_is_lora)
     with torch.no_grad():
         for adapter in getattr(layer, "active_adapters", ()):
-            if adapter not in merged and adapter in getattr(layer, "lora_A", {}):
-                weight = weight + get_delta(adapter)
-    return weight
+            if adapter in merged or adapter not in getattr(layer, "lora_A", {}):
+                continue
+            if adapter in variants:
+                raise ModelError(
+                    f"adapter {adapter!r} is a LoRA variant "
+                    f"({type(variants[adapter]).__name__}), which the inference twin "
+                    "cannot merge: evaluate the live model itself (twin=False)"
+                )
+            # In place on the fresh delta: the same sum as weight + delta, one
+            # weight-sized allocation fewer.
+            weight = get_delta(adapter).add_(weight)
+            if with_bias.get(adapter, False):
+                lora_bias = layer.lora_B[adapter].bias.detach() * layer.scaling[adapter]
+                bias = lora_bias if bias is None else bias + lora_bias
+    return weight, bias
 
 
 class LiveModel(HFModel):
@@ -246,7 +270,8 @@ class LiveModel(HFModel):
         digests: Parameter hashes kept between evaluations of the same training.
         batch_size: Most sequences in flight at once.
         twin: Run on an inference twin (see the module docstring); None: when packing
-            applies (float32 on a CPU), else on the live model in eval mode.
+            applies (float32 on a CPU) and every adapter is plain LoRA (a variant such
+            as DoRA merges by its own rule), else on the live model in eval mode.
 
     Attributes:
         fingerprint_seconds: What hashing the weights took when it was made.
@@ -271,7 +296,7 @@ class LiveModel(HFModel):
         self.options = ModelOptions(batch_size=batch_size, pack_weights=False)
         self.tokenizer = tokenizer
         self.live = unwrap(model)
-        self.use_twin = can_pack(self.live) if twin is None else twin
+        self.use_twin = can_pack(self.live) and _plain_lora(self.live) if twin is None else twin
         self._model = None
         self._digests = digests or ParameterDigests()
         began = time.perf_counter()
