@@ -9,7 +9,10 @@ process, side by side, so the ratios hold even on a busy machine:
 - pipeline   — `transformers.pipeline("text-generation", batch_size=32)`, float32,
                the model as transformers loads it (its default CPU kernels);
 - assay      — `HFModel.generate` (continuous batching) in float32, bfloat16, int8 and
-               int4 (ModelOptions.dtype / .quantize), at batch 32 and at batch 1.
+               int4 (ModelOptions.dtype / .quantize), at batch 32 and at batch 1, and
+               int4 with its decode step compiled (ModelOptions.compile, one sequence
+               at a time: batch 1 only; the compile at load is timed apart, as
+               loading is for every engine).
 
 The batch-1 rows run the first --n-single prompts only (single-stream decoding of all
 64 would take most of the run); tokens/s is comparable across rows, seconds is not.
@@ -34,7 +37,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,7 @@ MODES = {
     "bf16": ModelOptions(dtype="bfloat16"),
     "int8": ModelOptions(dtype="float32", quantize="int8"),
     "int4": ModelOptions(dtype="float32", quantize="int4"),
+    "int4+compile": ModelOptions(dtype="float32", quantize="int4", compile=True),
 }
 LINEAR_OPS = ("_linear_pointwise", "linear_dynamic", "int4pack_mm", "aten::addmm", "aten::mm")
 ATTENTION_OPS = ("scaled_dot_product",)
@@ -105,7 +109,11 @@ def main() -> None:
     torch.manual_seed(0)
     dataset = load_dataset(args.data, limit=args.n)
     references = [str(e.reference) for e in dataset.examples]
-    models = {name: load(options, args.batch_size) for name, options in MODES.items()}
+    models = {  # float32 always: llama.cpp's rows are given its token ids
+        name: load(options, 1 if options.compile else args.batch_size)
+        for name, options in MODES.items()
+        if name == "fp32" or name not in args.skip
+    }
     first = models["fp32"]
     prompts = build_prompts(PromptConfig(), dataset.examples, model_has_chat_template=True)
     single = prompts[: args.n_single]
@@ -127,7 +135,7 @@ def main() -> None:
     if "pipeline" not in args.skip:
         runs.append(("pipeline", wide, lambda: hf_pipeline(prompts, params, wide)))
     for name, model in models.items():
-        if name not in args.skip:
+        if name not in args.skip and not model.options.compile:  # compiled: one at a time
             runs.append((f"assay {name}", wide, bind(assay_generate, model, prompts, params)))
     if "llama.cpp" not in args.skip and importlib.util.find_spec("xllamacpp") is not None:
         runs.append(
@@ -150,7 +158,7 @@ def main() -> None:
         step_split(name, model, prompts[:batch], batch)
         for batch in (wide, narrow)
         for name, model in models.items()
-        if name not in args.skip
+        if name not in args.skip and (batch == narrow or not model.options.compile)
     ]
     ended_load = os.getloadavg()
     print_table(rows, references)
@@ -170,12 +178,13 @@ def main() -> None:
 
 
 def load(options: ModelOptions, batch_size: int) -> HFModel:
-    model = assay.load_model(
-        ALIAS,
-        ModelOptions(dtype=options.dtype, quantize=options.quantize, batch_size=batch_size),
-    )
+    """The model loaded (and compiled, in a compiled mode: the time is printed apart)."""
+    model = assay.load_model(ALIAS, replace(options, batch_size=batch_size))
     assert isinstance(model, HFModel)
+    began = time.perf_counter()
     model.load()
+    if options.compile:
+        print(f"  compiled at load: {time.perf_counter() - began:.0f} s", flush=True)
     return model
 
 
@@ -191,7 +200,7 @@ def assay_generate(
     """assay's engine at the model's batch size, or at `batch`."""
     saved = model.options
     if batch is not None:
-        model.options = ModelOptions(dtype=saved.dtype, quantize=saved.quantize, batch_size=batch)
+        model.options = replace(saved, batch_size=batch)
     try:
         generations = model.generate(prompts, params)
     finally:

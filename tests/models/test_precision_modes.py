@@ -9,6 +9,7 @@ to transformers' own `generate`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ import assay
 from assay import GenerationParams, Prompt
 from assay.cli import app
 from assay.exceptions import OptionError
+from assay.models.continuous_batching import TokenLogprobs
 from assay.models.hf import HFModel
 from assay.models.quantization import Int4Linear, int4_fits
 
@@ -117,3 +119,66 @@ def test_int4_recovers_weights_already_in_its_form_and_keeps_odd_layers() -> Non
     assert torch.allclose(Int4Linear(linear)(x), reference, rtol=2e-2, atol=2e-2)
     assert not int4_fits(torch.nn.Linear(48, 32))  # inputs not in whole groups of 32
     assert not int4_fits(torch.nn.Linear(64, 24))  # outputs not a multiple of 16
+
+
+INT4_ONLY = "on a CPU with quantize int4 only"
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"dtype": "float32", "batch_size": 1}, INT4_ONLY),
+        ({"dtype": "bfloat16", "batch_size": 1}, INT4_ONLY),
+        ({"quantize": "int8", "batch_size": 1}, INT4_ONLY),
+        ({"quantize": "int4", "batch_size": 8}, "one sequence at a time: set batch size 1"),
+    ],
+    ids=["float32", "bfloat16", "int8", "batch-8"],
+)
+def test_compile_refuses_what_it_cannot_compile(options: dict[str, Any], problem: str) -> None:
+    with pytest.raises(OptionError) as caught:  # before any weight loads
+        hf(assay.ModelOptions(compile=True, **options))
+    assert caught.value.option == "compile"
+    assert problem in str(caught.value)
+
+
+def _steps(model: HFModel, prompt: Prompt, tokens: int) -> list[tuple[int, TokenLogprobs]]:
+    """Each generated token, its log-probability and the two likeliest tokens."""
+    steps: list[tuple[int, TokenLogprobs]] = []
+
+    def told(index: int, token: int, detail: TokenLogprobs | None) -> None:
+        assert detail is not None
+        steps.append((token, detail))
+
+    model.generate([prompt], GenerationParams(max_new_tokens=tokens), on_token=told, logprobs=2)
+    return steps
+
+
+@pytest.mark.slow
+def test_a_compiled_decode_step_compiles_once_at_load_and_follows_the_eager_one() -> None:
+    """The real compile (about a minute on this CPU), at load; then prompts of other
+    lengths decode without compiling again, and each step's token and log-probability
+    are the eager int4 step's, up to the fused kernels' rounding (on the bundled model
+    within 0.04; where eager's two likeliest tokens tied, the compiled step took the
+    other)."""
+    import torch._dynamo
+
+    eager = hf(MODES["int4"])
+    compiled = hf(assay.ModelOptions(dtype="float32", quantize="int4", compile=True, batch_size=1))
+    assert compiled.info.details["compiled"] == "inductor"
+    assert compiled.info.fingerprint != eager.info.fingerprint
+    compiled.load()
+    questions = [
+        "What is the capital of France?",
+        "Name the largest ocean on Earth.",
+        "Which planet is known as the red planet, and why is it that colour?",
+    ]
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for question in questions:
+            prompt = Prompt(content=question, chat=True)
+            steps = zip(_steps(compiled, prompt, 6), _steps(eager, prompt, 6), strict=False)
+            for (token, mine), (their_token, theirs) in steps:
+                if token != their_token:  # only a near tie may fall the other way
+                    (_, best), (_, runner_up) = theirs.top
+                    assert token in dict(theirs.top) and best - runner_up < 0.1
+                    break
+                assert abs(mine.logprob - theirs.logprob) < 0.1

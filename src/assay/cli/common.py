@@ -93,6 +93,14 @@ QuantizeOption = Annotated[
         "linear layers on a CPU; faster, outputs differ from float32's."
     ),
 ]
+CompileOption = Annotated[
+    bool,
+    typer.Option(
+        "--compile",
+        help="Compile the decode step with torch.compile at load (a minute or more): "
+        "faster one sequence at a time (--batch-size 1; on a CPU with --quantize int4).",
+    ),
+]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Overwrite an output file that exists already.")
 ]

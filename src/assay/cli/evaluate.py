@@ -9,6 +9,7 @@ import typer
 
 from assay.charts import check_plot_path
 from assay.cli.common import (
+    CompileOption,
     DbOption,
     DtypeOption,
     PluginOption,
@@ -101,6 +102,7 @@ def eval_command(
     batch_size: Annotated[int, typer.Option(help="Sequences in flight at once.")] = 32,
     dtype: DtypeOption = "auto",
     quantize: QuantizeOption = None,
+    compile_decode: CompileOption = False,
     adapter: Annotated[Path | None, typer.Option(help="A LoRA adapter folder (peft).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
@@ -200,6 +202,7 @@ def eval_command(
             batch_size=batch_size,
             device=device,
             quantize=quantize,
+            compile=compile_decode,
         ),
         name=name,
         tags=tuple(tag or ()),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from assay.cli.common import (
+    CompileOption,
     DbOption,
     DtypeOption,
     ForceOption,
@@ -95,6 +96,7 @@ def serve_command(
     batch_size: Annotated[int, typer.Option(help="Sequences generated together.")] = 32,
     dtype: DtypeOption = "auto",
     quantize: QuantizeOption = None,
+    compile_decode: CompileOption = False,
     token: Annotated[
         str | None,
         typer.Option(
@@ -130,7 +132,9 @@ def serve_command(
         default_max_tokens=default_max_tokens,
     )
     check_bind(host, options.token)
-    model_options = ModelOptions(batch_size=batch_size, dtype=dtype, quantize=quantize)
+    model_options = ModelOptions(
+        batch_size=batch_size, dtype=dtype, quantize=quantize, compile=compile_decode
+    )
     loaded = load_model(model, model_options)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"serving {escape(model)} at http://{escape(shown)}:{port}/v1")

@@ -92,6 +92,12 @@ class ModelOptions:
             of 32 (the fastest for one sequence at a time). A CPU in float32 only; see
             models/quantization.py. Faster, and the outputs differ from float32's: opt-in,
             and part of the fingerprint.
+        compile: Compile the decode step of one sequence at a time (batch_size 1) with
+            torch.compile (Inductor), at load: about a minute on a CPU (Inductor's cache
+            on disk shortens it later), then less Python per step, which is most of a
+            step at batch 1 (perf/bench_generate.py). Fused kernels round differently,
+            so it is part of the fingerprint. Inductor cannot compile oneDNN's packed
+            layers: on a CPU, with quantize "int4" only.
     """
 
     dtype: str = "auto"
@@ -100,6 +106,7 @@ class ModelOptions:
     device: str = "auto"
     pack_weights: bool = True
     quantize: str | None = None
+    compile: bool = False
 
     def __post_init__(self) -> None:
         at_least("batch_size", self.batch_size, 1)

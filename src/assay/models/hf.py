@@ -37,6 +37,7 @@ from assay.models.base import (
     ResultCallback,
 )
 from assay.models.continuous_batching import (
+    CompiledDecode,
     ContinuousBatcher,
     Sampling,
     SequenceOutput,
@@ -81,6 +82,9 @@ class HFModel:
         options: dtype, adapter, batch size, device.
     """
 
+    _compiled_model: CompiledDecode | None = None
+    """The model compiled for decode steps (ModelOptions.compile), once loaded."""
+
     def __init__(
         self, spec: str, source: str, *, gguf_file: str | None = None, options: ModelOptions
     ) -> None:
@@ -89,6 +93,7 @@ class HFModel:
         self.gguf_file = gguf_file
         self.options = options
         self._check_device()
+        self._check_compile()
         self.tokenizer = self._load_tokenizer()
         self._model: Any = None
         self._info: ModelInfo | None = None
@@ -139,6 +144,23 @@ class HFModel:
             )
             raise OptionError("quantize", f"{mode} runs on a CPU only ({where})")
 
+    def _check_compile(self) -> None:
+        """Raises: OptionError: compile was asked for with layers Inductor cannot compile
+        (it fails on oneDNN's packed linear layers at the first step)."""
+        if not self.options.compile:
+            return
+        if self.kernels == KERNELS or self.options.quantize == "int8":
+            raise OptionError(
+                "compile",
+                "works on a CPU with quantize int4 only: Inductor cannot compile oneDNN's "
+                "packed linear layers (float32 and bfloat16, int8's kept layers)",
+            )
+        if self.options.batch_size != 1:
+            raise OptionError(
+                "compile",
+                "compiles the decode step of one sequence at a time: set batch size 1",
+            )
+
     @property
     def kernels(self) -> str:
         """Which matrix kernels run the linear layers: they decide the last bits of results."""
@@ -160,6 +182,7 @@ class HFModel:
                 "kernels": self.kernels,
                 # Only when set, so the fingerprints of unquantised models stay as they were.
                 **({"quantize": self.options.quantize} if self.options.quantize else {}),
+                **({"compiled": "inductor"} if self.options.compile else {}),
                 "tokenizer": text_digest(
                     self.tokenizer.chat_template or "",
                     str(len(self.tokenizer)),
@@ -262,7 +285,11 @@ class HFModel:
         longest = max(len(ids) for ids in fitted) + params.max_new_tokens
         if engine_supports(self.model, longest):
             engine = ContinuousBatcher(
-                self.model, self.options.batch_size, on_token=on_token, logprobs=logprobs
+                self.model,
+                self.options.batch_size,
+                on_token=on_token,
+                logprobs=logprobs,
+                decode=self._compiled_model,
             )
             engine.run(fitted, stop, sampling, done)
         elif logprobs is not None:
@@ -465,7 +492,25 @@ class HFModel:
             quantize_linear_layers(model, self.options.quantize)
         elif self.kernels == KERNELS and can_pack(model):
             pack_linear_layers(model)
+        if self.options.compile:
+            self._compiled_model = self._compile_decode(model)
         return model
+
+    def _compile_decode(self, model: Any) -> CompiledDecode:
+        """The model compiled for decode steps, compiled now for the shortest cache rather
+        than in the middle of the first generation (a longer one compiles when needed)."""
+        if not engine_supports(model, 1):
+            raise OptionError(
+                "compile",
+                f"compiles the continuous-batching engine's decode step, which does not run "
+                f"{model.config.model_type} models",
+            )
+        compiled = CompiledDecode(model)
+        engine = ContinuousBatcher(model, 1, decode=compiled)
+        stop = StopRule(eos_ids=frozenset(), max_new_tokens=3)
+        prompt = [self.tokenizer.bos_token_id or 0]
+        engine.run([prompt], stop, Sampling(), lambda index, output: None)
+        return compiled
 
     def _converted_dir(self) -> Path | None:
         if self.gguf_file is None:
