@@ -16,7 +16,8 @@ tagged ``group:<group>`` and ``step:<N>`` (RunInfo.group, RunInfo.step); `assay 
 runs on an inference twin: the module tree is copied but every tensor is shared,
 each LoRA layer's weight is merged (W + its delta) into a fresh packed weight and every
 other linear layer is packed; the training model is not touched at all. Elsewhere
-(GPU, bfloat16) the live model itself runs, put in eval mode for the pass and back to
+(GPU, bfloat16, or an adapter of a LoRA variant such as DoRA, which merges by its
+own rule) the live model itself runs, put in eval mode for the pass and back to
 train mode after. Either way the pass is under ``torch.inference_mode`` and greedy, so
 it takes no gradients and draws no random numbers: the training that follows is the
 same as without the callback. The twin's merge is the arithmetic `assay eval
