@@ -362,3 +362,16 @@ def test_the_same_call_waits_for_a_live_process_or_says_it_is_in_progress(
         assert store.take_over(info, f"{socket.gethostname()}:1")  # init: always alive
     with pytest.raises(RunInProgressError, match=rf"run {first.id} .* is in progress in process"):
         assay.evaluate(replay(qa_preds), qa_data, store=db, limit=2, wait=False, name="again")
+
+
+def test_bad_data_or_metric_is_refused_before_a_store_is_created(
+    tmp_path: Path, qa_data: Path, qa_preds: Path
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "q1", "question": "Q?", "answer": "A"}\n{"id": "q2", "quest\n')
+    store = tmp_path / "new" / "runs.db"
+    with pytest.raises(AssayError, match=r"bad\.jsonl.*line 2"):
+        assay.evaluate(replay(qa_preds), bad, store=str(store))
+    with pytest.raises(AssayError, match=r"Unknown metric 'no_such_metric'"):
+        assay.evaluate(replay(qa_preds), qa_data, ["no_such_metric"], store=str(store))
+    assert not store.exists() and not store.parent.exists()

@@ -30,6 +30,7 @@ from assay.evaluation.choices import ChoiceOptions, classify
 from assay.exceptions import OptionError, at_least
 from assay.executors import RayOptions, open_executor
 from assay.metrics import MetricSpec, resolve_metrics
+from assay.metrics.base import MetricFn
 from assay.models.base import Generation, GenerationParams, Model, ModelOptions
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import (
@@ -138,10 +139,14 @@ def evaluate(
         `run.info.status` "complete" or "incomplete".
     """
     options = _with_overrides(options or EvalOptions(), metrics, overrides)
+    # The data and the metrics first: a bad file or metric name is refused before a
+    # store is created or opened.
+    dataset = load_dataset(data, **vars(options.data))
+    metric_fns = resolve_metrics(options.metrics)
     owns_store = not isinstance(store, Store)
     active_store = store if isinstance(store, Store) else open_store(store)
     try:
-        evaluation = _Evaluation(model, data, options, active_store)
+        evaluation = _Evaluation(model, dataset, metric_fns, options, active_store)
         try:
             return evaluation.run()
         finally:
@@ -154,11 +159,18 @@ def evaluate(
 class _Evaluation:
     """One evaluation, as the named steps of `evaluate`."""
 
-    def __init__(self, model: str | Model, data: Any, options: EvalOptions, store: Store) -> None:
+    def __init__(
+        self,
+        model: str | Model,
+        dataset: Dataset,
+        metric_fns: dict[str, MetricFn],
+        options: EvalOptions,
+        store: Store,
+    ) -> None:
         self.options = options
         self.store = store
-        self.dataset = load_dataset(data, **vars(options.data))
-        self.metric_fns = resolve_metrics(options.metrics)
+        self.dataset = dataset
+        self.metric_fns = metric_fns
         self.executor = open_executor(model, options.model, options.executor)
         self.model = self.executor.model
         try:
