@@ -74,3 +74,24 @@ def test_a_cluster_that_does_not_answer_is_named(qa_data: Path, tmp_path: Path) 
     ) as raised:
         assay.evaluate("smollm2-135m-instruct", qa_data, store=str(tmp_path / "a.db"), executor=ray)
     assert raised.value.option == "ray_address"
+
+
+def test_a_failed_connection_leaves_the_process_free_to_connect(
+    local_cluster: LocalCluster, qa_data: Path, qa_preds: Path, tmp_path: Path
+) -> None:
+    """Ray Client at the GCS port (something listens, but no client server): Ray gives
+    up after its own retries, half set up; the next run in this process still connects."""
+    model = f"replay:{qa_preds}"
+    gcs_port = local_cluster.address.rpartition(":")[2]
+    not_a_client_server = RayOptions(address=f"ray://127.0.0.1:{gcs_port}", replicas=2)
+    with pytest.raises(OptionError, match="no Ray cluster answers there"):
+        assay.evaluate(
+            model, qa_data, store=str(tmp_path / "a.db"), progress=False,
+            executor=not_a_client_server,
+        )  # fmt: skip
+    cluster = RayOptions(address=local_cluster.address, replicas=2)
+    run = assay.evaluate(
+        model, qa_data, store=str(tmp_path / "b.db"), progress=False, executor=cluster
+    )
+    assert run.info.status == "complete"
+    assert [r.example_id for r in run.results] == ["q1", "q2", "q3", "q4"]

@@ -51,6 +51,14 @@ log = logging.getLogger("assay")
 
 REACH_SECONDS = 10.0
 """Most seconds to wait for a named cluster's port to answer at all."""
+CLIENT_SERVER_ATTEMPTS = 4
+"""Ray Client connections tried while the head fails to start this driver's server.
+
+That failure is intermittent and Ray's own (ray-project/ray#63202: the proxy forks
+the server while gRPC's threads run, and the child dies, here with SIGSEGV). On the
+tests' two-node cluster it met one connection in three to ten, each failure costing
+Ray's 30 s wait; a new connection forks anew and has always started at the next try."""
+_SERVER_DID_NOT_START = "Starting Ray client server failed"
 LOCAL_BACKENDS = ("hf", "gguf", "replay")
 """Backends whose spec may name a local path, made absolute for the replicas."""
 
@@ -287,7 +295,7 @@ class _Cluster:
             return ray
         ray = _import_ray()
         cpus = max(os.cpu_count() or 1, needed_cpus)
-        ray.init(num_cpus=cpus, include_dashboard=False, **_QUIET)
+        _init(ray, num_cpus=cpus, include_dashboard=False)
         self.described = f"a local cluster started for this run ({cpus} CPUs)"
         self._connected_here = True
         self._ray = ray
@@ -306,7 +314,7 @@ class _Cluster:
         if address:
             _reachable(address)
             try:
-                ray.init(address=address, **_QUIET)
+                _join(ray, address)
             except (ConnectionError, ValueError, RuntimeError) as error:
                 raise OptionError(
                     "ray_address", f"{address}: no Ray cluster answers there ({error})"
@@ -314,7 +322,7 @@ class _Cluster:
             self.described = f"the cluster at {address}"
         else:
             try:
-                ray.init(address="auto", **_QUIET)
+                _init(ray, address="auto")
             except ConnectionError:
                 self._none_running = True
                 return None
@@ -341,6 +349,36 @@ class _Cluster:
 
 _QUIET: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
 """Ray's own notes stay out of the terminal (as transformers' do); errors still show."""
+
+
+def _init(ray: Any, **options: Any) -> None:
+    """`ray.init`, undone if it fails: a failed Ray Client connection leaves Ray half
+    set up in this process, and the next `ray.init` (the next run in a notebook, a
+    retry with another address) would die on a bare AssertionError inside Ray."""
+    try:
+        ray.init(**options, **_QUIET)
+    except BaseException:
+        ray.shutdown()
+        raise
+
+
+def _join(ray: Any, address: str) -> None:
+    """Connect to the cluster at `address`, past Ray Client's intermittent failure to
+    start a server for this driver (CLIENT_SERVER_ATTEMPTS)."""
+    for attempt in range(1, CLIENT_SERVER_ATTEMPTS + 1):
+        try:
+            _init(ray, address=address)
+            return
+        except ConnectionError as error:
+            if _SERVER_DID_NOT_START not in str(error) or attempt == CLIENT_SERVER_ATTEMPTS:
+                raise
+            log.warning(
+                "%s: Ray Client's server for this driver did not start "
+                "(ray-project/ray#63202); connecting again (%d of %d)",
+                address,
+                attempt + 1,
+                CLIENT_SERVER_ATTEMPTS,
+            )
 
 
 def _reachable(address: str) -> None:
