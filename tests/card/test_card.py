@@ -53,6 +53,11 @@ def test_the_task_is_paired_and_the_fixed_examples_are_named(store: Store) -> No
     assert exact.test == "mcnemar" and exact.verdict == "better"
     counts = section.comparison.counts()
     assert counts["fixed"] == len(TUNED_RIGHT - BASE_RIGHT) and counts["broken"] == 0
+    # The headline names every metric that moved, not the main one only; a length
+    # has no better direction: it changed.
+    (line,) = card.headline()
+    assert "better on qa/test.jsonl: exact_match 0.333 → 0.633" in line
+    assert "Also beyond noise: length changed 36.667 → 2.000 (-34.667" in line
     # Slices: one per topic, each with its own n, all flagged small (10 < 20).
     assert [(s.value, s.n, s.small) for s in section.slices] == [
         ("cli", 10, True),

@@ -146,3 +146,54 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert improved.exit_code == 0
     missing = CliRunner().invoke(app, ["compare", a.id, "zzzzzz", "--db", db])
     assert missing.exit_code == 1
+
+
+def shorter_and_better(tmp_path: Path) -> tuple[str, str, str]:
+    """Run A answers in 9 words, half of them right; B in 1 or 2 words, all right: f1
+    better, length down beyond noise. Stored, as the CLI reads them: (db, A, B)."""
+    a = make_run(
+        [{"prediction": "long", "scores": {"f1": i % 2, "length": 9}} for i in range(40)],
+        "runaaaaaaaaa",
+    )
+    b = make_run(
+        [{"prediction": "short", "scores": {"f1": 1, "length": 1 + i % 2}} for i in range(40)],
+        "runbbbbbbbbb",
+    )
+    db = str(tmp_path / "runs.db")
+    with open_store(db) as store:
+        for run in (a, b):
+            store.create_run(run.info)
+            store.add_results(run.id, run.results)
+    return db, a.id, b.id
+
+
+def test_a_length_that_moved_changed_and_is_no_regression(tmp_path: Path) -> None:
+    db, a, b = shorter_and_better(tmp_path)
+    with open_store(db) as store:
+        result = compare_runs(store.load_run(a), store.load_run(b))
+    verdicts = {m.metric: (m.verdict, m.higher_is_better) for m in result.metrics}
+    assert verdicts == {"f1": ("better", True), "length": ("changed", None)}
+    assert not result.regressed() and result.main_metric == "f1"
+    # Reversed, f1 is worse: that alone is the regression, not the longer answers.
+    with open_store(db) as store:
+        back = compare_runs(store.load_run(b), store.load_run(a))
+    assert [m.verdict for m in back.metrics] == ["worse", "changed"]
+    assert back.regressed("f1") and not back.regressed("length")
+    gated = CliRunner().invoke(app, ["compare", a, b, "--db", db, "--fail-on-regression"])
+    assert gated.exit_code == 0, gated.output
+    assert "changed" in gated.output and "regression" not in gated.output
+
+
+def test_a_length_never_decides_right_and_wrong(tmp_path: Path) -> None:
+    db, a, b = shorter_and_better(tmp_path)
+    asked = CliRunner().invoke(app, ["compare", a, b, "--db", db, "--metric", "length"])
+    assert asked.exit_code == 1
+    assert (
+        "--metric length has no better direction" in asked.output
+        and "choose one of: f1" in asked.output
+    )
+    only_lengths = [
+        make_run([{"prediction": "x", "scores": {"length": 3}}] * 4, name) for name in ("r1", "r2")
+    ]
+    with pytest.raises(DataError, match=r"share only metrics with no better direction \(length\)"):
+        compare_runs(*only_lengths)

@@ -43,7 +43,6 @@ from assay.compare import compare_runs
 from assay.compare.paired import MetricComparison
 from assay.error_analysis.records import ExampleError
 from assay.exceptions import AssayError
-from assay.report.formatting import DIRECTIONLESS
 from assay.runs.records import ExampleResult, Run, RunInfo
 from assay.runs.verdicts import higher_is_better, refuse_unfinished
 from assay.slices import compare_slices, split, sub_run
@@ -408,7 +407,9 @@ def curve(store: Store, group: str | None) -> Curve | None:
         CurvePoint(step, info.id, dict(info.summary)) for step, info in sorted(by_step.items())
     ]
     best: dict[str, int] = {}
-    for name in dict.fromkeys(m for p in points for m in p.summary if m not in DIRECTIONLESS):
+    for name in dict.fromkeys(m for p in points for m in p.summary):
+        if higher_is_better(name) is None:  # a length has no best
+            continue
         scored = [
             (p.summary[name].mean, p.step)
             for p in points

@@ -199,7 +199,8 @@ class Card:
     by: str | None = None
 
     def headline(self) -> list[str]:
-        """One sentence per fine-tune: the task's main metric and the benchmarks."""
+        """One line per fine-tune: the task's main metric, every other metric that moved
+        beyond noise (a length "changed"), and the benchmarks."""
         lines = []
         for part in self.tuned:
             said = []
@@ -214,12 +215,23 @@ class Card:
                 )
                 if main is not None:
                     said.append(_metric_sentence(main, section.tuned.dataset_name))
+                    moved = [
+                        m
+                        for m in section.comparison.metrics
+                        if m is not main and m.verdict != "same"
+                    ]
+                    if moved:  # the main metric alone would hide them
+                        said.append("Also beyond noise: " + "; ".join(map(_moved, moved)) + ".")
             if part.bench is not None:
                 said.append(part.bench.sentence)
             lines.append(
                 f"{part.name}: " + " ".join(said) if said else f"{part.name}: nothing to compare."
             )
         return lines
+
+
+def _moved(m: MetricComparison) -> str:
+    return f"{m.metric} {m.verdict} {m.a:.3f} → {m.b:.3f} ({m.diff:+.3f}, p = {m.p_value:.2g})"
 
 
 def _metric_sentence(m: MetricComparison, data: str) -> str:

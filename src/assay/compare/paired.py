@@ -23,7 +23,7 @@ from assay.compare import stats
 from assay.datacheck.minhash import normalize
 from assay.exceptions import DataError, OptionError, at_least
 from assay.runs.records import ExampleResult, Run, RunConfig
-from assay.runs.verdicts import higher_is_better, refuse_unfinished, threshold_for
+from assay.runs.verdicts import higher_is_better, pick_main, refuse_unfinished, threshold_for
 
 Outcome = Literal["fixed", "broken", "both_right", "both_wrong"]
 OUTCOMES: tuple[Outcome, ...] = ("broken", "fixed", "both_wrong", "both_right")
@@ -51,9 +51,10 @@ class MetricComparison:
         ci_low / ci_high: Paired 95% bootstrap interval of the difference.
         test: "mcnemar" or "permutation".
         p_value: Two-sided p-value of "no difference".
-        higher_is_better: The metric's direction.
+        higher_is_better: The metric's direction; None: it has none (a length).
         significant: p_value < alpha.
-        verdict: "better", "worse" (B against A, beyond noise) or "same".
+        verdict: "better", "worse" (B against A, beyond noise), "changed" (beyond noise,
+            on a metric with no better direction) or "same".
     """
 
     metric: str
@@ -65,7 +66,7 @@ class MetricComparison:
     ci_high: float
     test: str
     p_value: float
-    higher_is_better: bool
+    higher_is_better: bool | None
     significant: bool
     verdict: str
 
@@ -153,7 +154,8 @@ def compare_runs(
 
     Args:
         run_a / run_b: The runs (eval or bench); B is the candidate.
-        metric: The main metric for per-example outcomes (default: A's first).
+        metric: The main metric for per-example outcomes (default: the first both
+            scored that has a better direction; never a length).
         threshold: Scores below it are wrong (default: see runs/verdicts.py).
         alpha: Significance level of the paired tests.
         min_overlap: Least share of the larger run that must match.
@@ -162,8 +164,9 @@ def compare_runs(
         allow_incomplete: Compare runs that are not complete, on what both answered.
 
     Raises:
-        OptionError: A run is not complete and ``allow_incomplete`` is False.
-        DataError: The runs share too few examples, or no metric.
+        OptionError: A run is not complete and ``allow_incomplete`` is False, or
+            ``metric`` has no better direction.
+        DataError: The runs share too few examples, or no metric with a direction.
     """
     if not 0 < alpha < 1:
         raise OptionError("alpha", f"must be between 0 and 1 (exclusive), got {alpha}")
@@ -186,7 +189,13 @@ def compare_runs(
         raise OptionError(
             "metric", f"{metric}: not scored in both runs; they share {', '.join(names)}"
         )
-    main = metric or names[0]
+    main = pick_main(names, metric)
+    if main is None:
+        raise DataError(
+            f"runs {run_a.id} and {run_b.id} share only metrics with no better direction "
+            f"({', '.join(names)}); score them with one that decides right and wrong "
+            "(exact_match, f1)"
+        )
     results = [
         _compare_metric(name, pairs, alpha=alpha, rounds=rounds, seed=seed) for name in names
     ]
@@ -297,7 +306,10 @@ def _compare_metric(
     significant = p < alpha
     verdict = "same"
     if significant and mean_diff != 0:
-        verdict = "better" if (mean_diff > 0) == higher else "worse"
+        if higher is None:
+            verdict = "changed"
+        else:
+            verdict = "better" if (mean_diff > 0) == higher else "worse"
     return MetricComparison(
         metric=name,
         n=int(diff.size),
@@ -316,7 +328,7 @@ def _compare_metric(
 
 def _change(a: ExampleResult, b: ExampleResult, metric: str, threshold: float) -> ExampleChange:
     score_a, score_b = _value(a, metric), _value(b, metric)
-    higher = higher_is_better(metric)
+    higher = higher_is_better(metric) is not False  # the main metric has a direction
     right_a = (score_a >= threshold) == higher and not math.isnan(score_a)
     right_b = (score_b >= threshold) == higher and not math.isnan(score_b)
     outcome: Outcome = (

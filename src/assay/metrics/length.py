@@ -1,8 +1,9 @@
 """Length metrics: how many words a prediction has, alone and relative to the reference.
 
-Neither has a better direction (shorter is not always better); they are
-registered with the default ``higher_is_better=True`` only because the flag is
-a bool, so comparisons should report their changes rather than rank by them.
+Neither has a better direction (shorter is not always better): they are
+registered with ``higher_is_better=None``, so a comparison reports their change
+("changed") and never calls it better or worse, a regression gate ignores them,
+and neither decides which answers are right.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-@register_metric("length")
+@register_metric("length", higher_is_better=None)
 def length() -> MetricFn:
     """Number of whitespace-separated words in the prediction."""
 
@@ -28,7 +29,7 @@ def length() -> MetricFn:
     return score
 
 
-@register_metric("length_ratio")
+@register_metric("length_ratio", higher_is_better=None)
 def length_ratio() -> MetricFn:
     """Words in the prediction divided by words in the reference (1.0 = same length).
 

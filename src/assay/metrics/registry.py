@@ -31,7 +31,9 @@ class MetricInfo:
 
     Attributes:
         name: The name it is looked up by.
-        higher_is_better: Whether a larger value means a better prediction.
+        higher_is_better: Whether a larger value means a better prediction; None: neither
+            direction is better (a length), so a comparison reports a change, never
+            better or worse, and the metric cannot decide right and wrong.
         pass_fail: Whether every value is 1.0 (pass) or 0.0 (fail), so the mean is a rate.
         description: The first line of the factory's or function's docstring.
         threshold: Below it an answer counts as wrong (None: 1 for pass/fail metrics,
@@ -39,7 +41,7 @@ class MetricInfo:
     """
 
     name: str
-    higher_is_better: bool
+    higher_is_better: bool | None
     pass_fail: bool
     description: str
     threshold: float | None = None
@@ -74,7 +76,7 @@ _REGISTRY: dict[str, _Entry] = {}
 def register_metric(
     name: str,
     *,
-    higher_is_better: bool = True,
+    higher_is_better: bool | None = True,
     pass_fail: bool = False,
     threshold: float | None = None,
     replace: bool = False,
@@ -83,7 +85,8 @@ def register_metric(
 
     Args:
         name: The metric's name, as given on the command line (no commas or spaces).
-        higher_is_better: Whether a larger value means a better prediction.
+        higher_is_better: Whether a larger value means a better prediction; None: neither
+            direction is better (see MetricInfo).
         pass_fail: Whether the metric only ever returns 1.0 or 0.0.
         threshold: Below it an answer counts as wrong (default: 1 for pass/fail, else 0.5).
         replace: Allow replacing a metric already registered under this name.
@@ -108,7 +111,7 @@ def register_metric(
 def metric(
     name: str,
     *,
-    higher_is_better: bool = True,
+    higher_is_better: bool | None = True,
     pass_fail: bool = False,
     threshold: float | None = None,
     replace: bool = False,
@@ -122,7 +125,8 @@ def metric(
 
     Args:
         name: The metric's name, as given on the command line (no commas or spaces).
-        higher_is_better: Whether a larger value means a better prediction.
+        higher_is_better: Whether a larger value means a better prediction; None: neither
+            direction is better (see MetricInfo).
         pass_fail: Whether the function only ever returns pass (1.0 / True) or fail.
         threshold: Below it an answer counts as wrong (default: 1 for pass/fail, else 0.5).
         replace: Allow replacing a metric already registered under this name.

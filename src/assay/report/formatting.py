@@ -13,10 +13,6 @@ from jinja2 import Environment, PackageLoader
 
 from assay.metrics.base import MetricSummary
 
-DIRECTIONLESS = frozenset({"length", "length_ratio"})
-"""Metrics with no better direction (see metrics/length.py): a difference is a change,
-never "better" or "worse"."""
-
 
 def number(value: object, digits: int = 3) -> str:
     """A score or mean with three decimals; "" for none, "–" for NaN."""
@@ -61,5 +57,4 @@ def environment(package: str) -> Environment:
     env.filters["counted"] = counted
     env.filters["clip"] = clip
     env.filters["path"] = lambda value: quote(str(value), safe="")
-    env.globals["directionless"] = DIRECTIONLESS
     return env

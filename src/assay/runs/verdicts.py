@@ -6,7 +6,8 @@ An example *failed* when it has no usable output (its generation failed): it is
 never scored, and every view shows it apart. An example is *wrong* when its score
 on the main metric is below the threshold:
 
-- the main metric is the one asked for, else the run's first scored metric;
+- the main metric is the one asked for, else the run's first scored metric with a
+  better direction (a length has none: it never decides, and asking for it is refused);
 - the threshold is the one asked for, else 1 for a pass/fail metric (registered as
   such, or whose every value is 0 or 1: exact match, accuracy), else the metric's
   registered threshold (0.5 for F1 and similarity, 6 for a judge's 1-10 grade).
@@ -79,13 +80,30 @@ def main_metric(run: Run, metric: str | None = None, threshold: float | None = N
             "metric",
             f"{metric}: run {run.id} has no scores for it; it has: {', '.join(scored) or 'none'}",
         )
-    name = metric or (scored[0] if scored else None)
+    name = pick_main(scored, metric)
     if name is None:
         return MainMetric(None, None)
     if threshold is None:
         values = [r.scores[name].value for r in run.results if name in r.scores]
         threshold = threshold_for(name, binary=_all_zero_or_one(values))
-    return MainMetric(name, threshold, higher_is_better(name))
+    return MainMetric(name, threshold, higher_is_better(name) is not False)
+
+
+def pick_main(names: Sequence[str], metric: str | None = None) -> str | None:
+    """The metric that decides right and wrong: `metric`, else the first of `names` with
+    a better direction; None when none has one.
+
+    Raises:
+        OptionError: ``metric`` has no better direction (a length).
+    """
+    directed = [name for name in names if higher_is_better(name) is not None]
+    if metric is not None and higher_is_better(metric) is None:
+        raise OptionError(
+            "metric",
+            f"{metric} has no better direction, so it cannot decide which answers are "
+            f"right; choose one of: {', '.join(directed) or 'none scored'}",
+        )
+    return metric or (directed[0] if directed else None)
 
 
 def threshold_for(metric: str, *, binary: bool) -> float:
@@ -100,8 +118,9 @@ def threshold_for(metric: str, *, binary: bool) -> float:
     return info.threshold if info.threshold is not None else DEFAULT_THRESHOLD
 
 
-def higher_is_better(metric: str) -> bool:
-    """The metric's direction (True for a metric the registry does not know)."""
+def higher_is_better(metric: str) -> bool | None:
+    """The metric's direction: None for one with no better direction (a length), True
+    for a metric the registry does not know."""
     try:
         return metric_info(metric).higher_is_better
     except NotFoundError:

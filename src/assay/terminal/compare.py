@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assay.compare.paired import Comparison, Outcome
-from assay.terminal.text import clip, escape, number
+from assay.terminal.text import VERDICT_COLORS, clip, escape, number
 
 LISTED: tuple[Outcome, ...] = ("broken", "fixed")
 
@@ -36,14 +36,14 @@ def comparison(console: Console, result: Comparison, limit: int) -> None:
             overflow="fold" if column == "metric" else "ellipsis",
         )
     for m in result.metrics:
-        color = {"better": "green", "worse": "red"}.get(m.verdict, "white")
+        color = VERDICT_COLORS.get(m.verdict, "white")
         table.add_row(
             escape(m.metric),
             number(m.a),
             number(m.b),
             f"{m.diff:+.3f}",
             f"{m.ci_low:+.3f}–{m.ci_high:+.3f}",
-            m.test,
+            "McNemar" if m.test == "mcnemar" else "perm.",
             f"{m.p_value:.3g}",
             f"[{color}]{m.verdict}[/]",
         )

@@ -10,9 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from assay.compare.paired import MetricComparison
-from assay.report.formatting import DIRECTIONLESS
 from assay.slices import SMALL_SLICE, SliceComparison, SliceSummary
-from assay.terminal.text import counted, escape, interval, number
+from assay.terminal.text import VERDICT_COLORS, counted, escape, interval, number
 
 SMALL = "[yellow]small[/]"
 
@@ -80,9 +79,7 @@ def paired_cells(m: MetricComparison) -> list[str]:
 
 def difference_cells(m: MetricComparison) -> list[str]:
     """The difference with its verdict over the interval; p over the test's name."""
-    color = {"better": "green", "worse": "red"}.get(m.verdict, "white")
-    said = "changed" if m.metric in DIRECTIONLESS and m.verdict != "same" else m.verdict
-    verdict = f"[{color}]{said}[/]" if said == m.verdict else said
+    verdict = f"[{VERDICT_COLORS.get(m.verdict, 'white')}]{m.verdict}[/]"
     test = "McNemar" if m.test == "mcnemar" else "perm."
     return [
         f"{m.diff:+.3f} {verdict}\n[dim][{m.ci_low:+.3f}, {m.ci_high:+.3f}][/]",

@@ -16,6 +16,8 @@ from assay.metrics.base import MetricSummary
 
 CLIP = 240
 """Most characters of one model answer or input shown in a table cell."""
+VERDICT_COLORS = {"better": "green", "worse": "red", "changed": "yellow"}
+"""A paired comparison's verdict as the terminal colours it ("same" stays plain)."""
 
 
 def escape(text: str) -> str:

@@ -433,7 +433,7 @@ def _filter(request: Request, store: Store, run_id: str) -> ExampleFilter:
         category=params.get("category") or None,
         search=params.get("q") or None,
         threshold=_threshold(store, run_id, failed),
-        higher_is_better=higher_is_better(failed) if failed and failed != ERRORED else True,
+        higher_is_better=not failed or failed == ERRORED or higher_is_better(failed) is not False,
     )
 
 
