@@ -217,6 +217,7 @@ def test_metrics_lists_the_built_ins(tmp_path: Path) -> None:
     for name in ("exact_match", "f1", "contains", "embedding", "length_ratio"):
         assert re.search(rf"\b{name}\b", stdout), name
     assert "pass/fail" in stdout
+    assert re.search(r"length_ratio\s+│ neutral", stdout)  # no better direction
 
 
 def test_plugin_metric(tmp_path: Path) -> None:

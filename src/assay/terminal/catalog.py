@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from assay.metrics.registry import MetricInfo
 from assay.terminal.text import escape
 
 
@@ -30,7 +31,12 @@ def metrics_table(console: Console) -> None:
     for column in ("metric", "kind", "description"):
         table.add_column(column)
     for info in list_metrics():
-        table.add_row(
-            info.name, "pass/fail" if info.pass_fail else "score", escape(info.description)
-        )
+        table.add_row(info.name, _kind(info), escape(info.description))
     console.print(table)
+
+
+def _kind(info: MetricInfo) -> str:
+    if info.higher_is_better is None:
+        return "neutral"
+    kind = "pass/fail" if info.pass_fail else "score"
+    return kind if info.higher_is_better else f"{kind}, lower is better"
