@@ -19,6 +19,7 @@ from assay.data.conversations import read_dialogue
 from assay.data.dialogue import Dialogue
 from assay.data.example import Example
 from assay.data.prompts import DEFAULT_THINKING
+from assay.exceptions import AssayError
 from assay.metrics import (
     MetricFn,
     MetricSpec,
@@ -90,6 +91,16 @@ def example_of(result: ExampleResult, info: RunInfo) -> Example:
         fields=fields,
         dialogue=_dialogue(result, info, stored, fields, input_field, reference_field),
     )
+
+
+def asked(result: ExampleResult, info: RunInfo) -> str:
+    """The example's question as a list shows it: a plain row's input, a conversation or
+    tool row's answered turn (Dialogue.answered)."""
+    try:
+        dialogue = example_of(result, info).dialogue
+    except AssayError:  # stored columns that no longer read as a conversation
+        return result.input
+    return result.input if dialogue is None else dialogue.answered
 
 
 def _dialogue(

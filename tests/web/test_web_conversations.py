@@ -6,6 +6,9 @@ The screenshot goes to the test's screenshot folder (ASSAY_SCREENSHOTS keeps it)
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,3 +81,30 @@ def test_a_conversation_reads_turn_by_turn(page: Any, db: Path, shots: Path) -> 
     page.goto(f"/runs/{run.id}/examples/tools-012")
     expects = page.locator("#question .turn.expects .body").inner_text()
     assert expects == "a text answer, no call"
+
+
+def test_the_run_list_shows_the_turn_each_row_answers(page: Any, db: Path, shots: Path) -> None:
+    """Not the transcript's opening (the tools, the system turn), the same on every row."""
+    with assay.open_store(str(db)) as store:
+        [run] = store.list_runs()
+    page.goto(f"/runs/{run.id}")
+    questions = page.locator("table.examples tbody tr td:nth-child(3)").all_inner_texts()
+    assert len(questions) == 20 and len(set(questions)) == 20
+    assert questions[0] == "User: What's the weather in Paris right now?"
+    assert questions[14] == "User: And in Berlin?"  # tools-015: after a call and its result
+    assert not any(q.startswith("Tools:") for q in questions)
+    page.screenshot(path=str(shots / "run-of-tool-rows.png"), full_page=True)
+    # The search still reads the whole transcript: the 18 rows that declare the tool.
+    page.goto(f"/runs/{run.id}?q=convert_currency(amount")
+    assert page.locator("text=18 matching").count() == 1
+
+
+def test_assay_show_lists_the_turn_each_row_answers(db: Path) -> None:
+    with assay.open_store(str(db)) as store:
+        [run] = store.list_runs()
+    shown = subprocess.run(
+        [sys.executable, "-m", "assay", "show", run.id, "--db", str(db), "--limit", "3"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, check=True,
+    ).stdout  # fmt: skip
+    assert "User: What's the weather in Paris right now?" in shown
+    assert "Tools:" not in shown

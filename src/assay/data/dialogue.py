@@ -191,6 +191,13 @@ class Dialogue:
         return self.turns[-1].role == "tool"
 
     @property
+    def answered(self) -> str:
+        """The turn the model answers as a transcript shows it ("User: ...", or the tool
+        results it goes on from): what a list of examples shows, where the transcript's
+        opening (the tools, the system turn) is the same on every row."""
+        return self.turns[-1].shown()
+
+    @property
     def last_user(self) -> str:
         """The text of the user turn the model replies to; empty when it goes on from tool
         results (they end the history)."""

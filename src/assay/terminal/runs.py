@@ -14,6 +14,7 @@ from rich.table import Table
 from assay.exceptions import OptionError
 from assay.runs.records import Run, RunInfo
 from assay.runs.verdicts import MainMetric, went_wrong
+from assay.scoring import asked
 from assay.terminal.text import clip, counted, escape, interval, number
 
 STATUS_STYLE = {
@@ -177,6 +178,7 @@ def examples(
         console.out(frame.to_json(orient="records", lines=True, force_ascii=False), end="")
         return
     metrics = [m for m in run.info.metrics if m in frame]
+    by_id = {r.example_id: r for r in run.results}
     table = Table(show_lines=True)
     for column in ("id", "input", "reference", "prediction", *metrics):
         table.add_column(column, overflow="fold")
@@ -189,7 +191,7 @@ def examples(
         )
         table.add_row(
             escape(str(row["example_id"])),
-            escape(clip(row["input"])),
+            escape(clip(asked(by_id[row["example_id"]], run.info))),
             escape(clip(row["reference"])),
             prediction,
             *(number(row[m]) for m in metrics),

@@ -130,6 +130,7 @@ def _routes(app: FastAPI, store: Store) -> None:
         context = {
             "info": info,
             "page": found,
+            "asked": {row.example_id: _asked(info, row) for row in found.rows},
             "page_number": number,
             "pages": pages,
             "where": where,
@@ -352,6 +353,12 @@ def _dialogue(info: RunInfo, example: queries.ExampleRow) -> Dialogue | None:
         return example_of(stored, info).dialogue
     except AssayError:
         return None
+
+
+def _asked(info: RunInfo, example: queries.ExampleRow) -> str:
+    """The question a row of the run's list shows (Dialogue.answered for a conversation)."""
+    dialogue = _dialogue(info, example)
+    return example.input if dialogue is None else dialogue.answered
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
