@@ -11,6 +11,7 @@ import pytest
 from tests.runs_builder import make_run
 from typer.testing import CliRunner
 
+import assay
 from assay.cli import app
 from assay.compare import compare_runs, stats
 from assay.exceptions import DataError
@@ -197,3 +198,19 @@ def test_a_length_never_decides_right_and_wrong(tmp_path: Path) -> None:
     ]
     with pytest.raises(DataError, match=r"share only metrics with no better direction \(length\)"):
         compare_runs(*only_lengths)
+
+
+def test_a_tool_rows_change_lists_the_turn_it_answers(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    db = str(tmp_path / "runs.db")
+    run = assay.evaluate(
+        f"replay:{root / 'tests/error_analysis/files/tool_predictions.jsonl'}",
+        root / "examples/tools/test.jsonl",
+        ["tool_name"],
+        store=db,
+        progress=False,
+    )
+    changes = {e.example_id: e for e in compare_runs(run, run).examples}
+    assert changes["tools-001"].question == "User: What's the weather in Paris right now?"
+    assert changes["tools-015"].question == "User: And in Berlin?"
+    assert changes["tools-001"].input.startswith("Tools: get_weather(city, unit?)")  # all of it

@@ -22,8 +22,9 @@ import pandas as pd
 from assay.compare import stats
 from assay.datacheck.minhash import normalize
 from assay.exceptions import DataError, OptionError, at_least
-from assay.runs.records import ExampleResult, Run, RunConfig
+from assay.runs.records import ExampleResult, Run, RunConfig, RunInfo
 from assay.runs.verdicts import higher_is_better, pick_main, refuse_unfinished, threshold_for
+from assay.scoring import asked
 
 Outcome = Literal["fixed", "broken", "both_right", "both_wrong"]
 OUTCOMES: tuple[Outcome, ...] = ("broken", "fixed", "both_wrong", "both_right")
@@ -73,7 +74,12 @@ class MetricComparison:
 
 @dataclass(frozen=True)
 class ExampleChange:
-    """One matched example, with both answers and its outcome on the main metric."""
+    """One matched example, with both answers and its outcome on the main metric.
+
+    Attributes:
+        question: What a list shows of the input: a conversation's answered turn
+            (scoring.asked), the input itself otherwise.
+    """
 
     example_id: str
     input: str
@@ -83,6 +89,7 @@ class ExampleChange:
     score_a: float
     score_b: float
     outcome: Outcome
+    question: str
 
 
 @dataclass
@@ -212,7 +219,7 @@ def compare_runs(
         metrics=results,
         main_metric=main,
         threshold=cut,
-        examples=[_change(a, b, main, cut) for a, b in pairs],
+        examples=[_change(a, b, main, cut, run_a.info) for a, b in pairs],
     )
 
 
@@ -326,7 +333,9 @@ def _compare_metric(
     )
 
 
-def _change(a: ExampleResult, b: ExampleResult, metric: str, threshold: float) -> ExampleChange:
+def _change(
+    a: ExampleResult, b: ExampleResult, metric: str, threshold: float, info: RunInfo
+) -> ExampleChange:
     score_a, score_b = _value(a, metric), _value(b, metric)
     higher = higher_is_better(metric) is not False  # the main metric has a direction
     right_a = (score_a >= threshold) == higher and not math.isnan(score_a)
@@ -337,5 +346,13 @@ def _change(a: ExampleResult, b: ExampleResult, metric: str, threshold: float) -
         else ("fixed" if right_b else "both_wrong")
     )
     return ExampleChange(
-        a.example_id, a.input, a.reference, a.prediction, b.prediction, score_a, score_b, outcome
+        a.example_id,
+        a.input,
+        a.reference,
+        a.prediction,
+        b.prediction,
+        score_a,
+        score_b,
+        outcome,
+        asked(a, info),
     )

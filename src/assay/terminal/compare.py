@@ -34,6 +34,7 @@ def comparison(console: Console, result: Comparison, limit: int) -> None:
             column,
             justify="left" if column in ("metric", "test", "verdict") else "right",
             overflow="fold" if column == "metric" else "ellipsis",
+            min_width=13 if column == "95% interval" else None,  # "-0.250–+0.250" whole
         )
     for m in result.metrics:
         color = VERDICT_COLORS.get(m.verdict, "white")
@@ -62,7 +63,7 @@ def comparison(console: Console, result: Comparison, limit: int) -> None:
         for change in changes[:limit]:
             listing.add_row(
                 escape(change.example_id),
-                escape(clip(change.input, 200)),
+                escape(clip(change.question, 200)),
                 escape(clip(change.prediction_a, 200)),
                 escape(clip(change.prediction_b, 200)),
             )

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from assay.error_analysis import ErrorReport
 from assay.runs.records import Run
+from assay.scoring import asked
 from assay.terminal.text import clip, escape
 
 MIN_EXAMPLE = 20
@@ -69,7 +70,7 @@ def examples(console: Console, run: Run, report: ErrorReport, category: str, lim
         result = by_id[error.example_id]
         table.add_row(
             escape(error.example_id),
-            escape(clip(result.input, 200)),
+            escape(clip(asked(result, run.info), 200)),
             escape(clip(result.prediction, 200)),
             escape(error.detail),
         )
