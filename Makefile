@@ -31,7 +31,7 @@ check: setup
 test: check
 	bash scripts/install-browser.sh
 	bash scripts/start-postgres.sh
-	$(BIN)/pytest -q
+	ASSAY_BIGBENCH="$$(bash scripts/fetch-bigbench.sh)" $(BIN)/pytest -q
 
 bench: setup
 	$(PY) perf/bench_generate.py

@@ -88,8 +88,42 @@ def test_a_single_choice_names_the_example_and_its_line(tmp_path: Path) -> None:
     assert data["examples"][2]["input"] in lines[line]
 
 
+def choice_task(tmp_path: Path, metrics: list[str], examples: list[dict[str, object]]) -> str:
+    """A task.json shaped as two real ones of the sdist: social_support (macro_f1 only),
+    strategyqa (a target that explains the answer beside target_scores)."""
+    path = tmp_path / "task.json"
+    data = {"name": "t", "description": "d", "keywords": ["k"], "metrics": metrics}
+    path.write_text(json.dumps({**data, "examples": examples}))
+    return load_task_file(str(path))
+
+
+def test_a_task_scored_by_another_choice_metric_is_multiple_choice(tmp_path: Path) -> None:
+    scores = {"unsupportive": 0, "neutral": 1, "supportive": 0}
+    name = choice_task(tmp_path, ["macro_f1"], [{"input": "Thanks!", "target_scores": scores}])
+    task = get_task(name)
+    [question] = build_questions(task, task.eval_docs(DataSource()), [], 0)
+    assert task.output_type == "multiple_choice" and task.main_metric == "multiple_choice_grade"
+    assert question.choices[question.gold] == "neutral"
+
+
+def test_a_choice_tasks_target_may_explain_the_answer(tmp_path: Path) -> None:
+    examples = [
+        {"input": f"Question {i}?", "target_scores": {"Yes": i % 2, "No": 1 - i % 2},
+         "target": f"{'Yes' if i % 2 else 'No'}. Because of reason {i}."}
+        for i in range(4)
+    ]  # fmt: skip
+    task = get_task(choice_task(tmp_path, ["multiple_choice_grade", "rouge"], examples))
+    questions = build_questions(task, task.eval_docs(DataSource()), task.eval_docs(DataSource()), 1)
+    assert [q.choices[q.gold] for q in questions] == ["No", "Yes", "No", "Yes"]
+    # The shot's answer is its target, as BIG-bench writes it: the explanation.
+    assert "Because of reason" in questions[0].context
+
+
+@pytest.mark.slow  # 1.7 GB of task files: about 3 minutes
 @pytest.mark.skipif(
-    not os.environ.get("ASSAY_BIGBENCH"), reason="set ASSAY_BIGBENCH to the unpacked bigbench sdist"
+    not os.environ.get("ASSAY_BIGBENCH"),
+    reason="set ASSAY_BIGBENCH to the unpacked bigbench sdist (scripts/fetch-bigbench.sh; "
+    "make test does)",
 )
 def test_every_task_file_of_the_sdist_reads() -> None:
     root = Path(os.environ["ASSAY_BIGBENCH"]) / "bigbench" / "benchmark_tasks"

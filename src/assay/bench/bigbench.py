@@ -10,9 +10,12 @@ and `example_output_prefix` ("\\nA: "); few-shot examples drawn by the same
 seeded sampler (make_nshot_dataset), joined by `few_shot_example_separator`;
 `task_prefix` in front.
 
-Multiple choice: every choice scored by log-likelihood as the continuation
-of the prompt (nothing between), multiple_choice_grade = the target score of
-the most likely choice. Generative: greedy generation (256 tokens), cut after
+A task is multiple choice by BIG-bench's metric lists (its preferred score,
+else any of its metrics). Multiple choice: every choice scored by log-likelihood
+as the continuation of the prompt (nothing between), multiple_choice_grade = the
+target score of the most likely choice; a task that lists another
+multiple-choice metric only (social_support: macro_f1) reports
+multiple_choice_grade too, as assay computes none of the others. Generative: greedy generation (256 tokens), cut after
 `stop_string` and reduced to the first match of `output_regex` (BIG-bench's
 default regex when neither is given), exact_str_match against any target.
 
@@ -24,7 +27,7 @@ those of the full task, so a limited run's questions equal the full run's first.
 
 from __future__ import annotations
 
-import copy
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -73,6 +76,10 @@ DEFAULT_REGEX = r"[^\.\?\!\;\n]+"
 SEED = 42
 GENERATIVE = ("exact_str_match", "case_insensitive_str_match", "bleu", "bleurt", "rouge",
               "sequence_f1", "numeric_match_with_0_1_relative_error")  # fmt: skip
+MULTIPLE_CHOICE = ("multiple_choice_grade", "calibration_multiple_choice_brier_score",
+                   "expected_calibration_error", "weighted_log_probabilities",
+                   "weighted_probabilities", "macro_f1")  # fmt: skip
+"""BIG-bench's metric lists (json_task.py): a task is multiple choice by these."""
 MAX_TOKENS = 256
 
 
@@ -144,9 +151,9 @@ def _is_multiple_choice(path: Path, data: dict[str, Any]) -> bool:
             f"{path}:{_line_of_key(data['__text__'], 'metrics')}: field 'metrics' should list the task's metrics"
         )
     preferred = data.get("preferred_score")
-    return preferred == "multiple_choice_grade" or (
-        "multiple_choice_grade" in metrics and preferred not in GENERATIVE
-    )
+    if preferred in MULTIPLE_CHOICE or preferred in GENERATIVE:
+        return preferred in MULTIPLE_CHOICE
+    return any(metric in MULTIPLE_CHOICE for metric in metrics)
 
 
 class _BigBenchTask:
@@ -183,7 +190,8 @@ class _BigBenchTask:
                 if key in seen:
                     continue
                 seen.add(key)
-                samples.append(_format_sample(copy.deepcopy(example), self, mc))
+                # A shallow copy: _format_sample replaces keys, never changes values.
+                samples.append(_format_sample(dict(example), self, mc))
             except DataError as error:
                 line = _example_line(self.data["__text__"], number)
                 raise DataError(f"{self.path}:{line}: example {number}: {error}") from None
@@ -235,7 +243,10 @@ class BigBenchChoiceTask(_BigBenchTask, Task):
         return list(doc["target_scores"])
 
     def doc_to_target(self, doc: Doc) -> int:
-        return list(doc["target_scores"]).index(doc["target"][0])
+        """The best-scoring choice (the first of equals): not `target`, which a task may
+        give as an explanation rather than a choice (strategyqa: "Yes. College ...")."""
+        scores = list(doc["target_scores"].values())
+        return scores.index(max(scores))
 
     def choice_scores(self, question: Question, logliks: Sequence[float]) -> dict[str, float]:
         chosen = question.choices[int(np.argmax(np.asarray(logliks, dtype=np.float64)))]
@@ -282,6 +293,14 @@ def postprocess(text: str, stop_string: str | None, output_regex: str | None) ->
     return text
 
 
+@functools.cache
+def _permutation(size: int) -> tuple[int, ...]:
+    """BIG-bench's order of `size` sorted choices: a fresh RandomState(42) permutes them
+    for every example, so the order depends on their number alone. Drawn once per size
+    (a RandomState per example was two thirds of reading multiemo's 57,000 examples)."""
+    return tuple(int(i) for i in np.random.RandomState(seed=SEED).permutation(size))
+
+
 def _format_sample(sample: Doc, task: _BigBenchTask, mc: bool) -> Doc:
     """BIG-bench's default_format_fn on one example, keeping its raw input too."""
     raw = sample["input"]
@@ -297,8 +316,8 @@ def _format_sample(sample: Doc, task: _BigBenchTask, mc: bool) -> Doc:
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values()):
             raise DataError("field 'target_scores' should map each choice to a number")
         if task.append_choices:
-            rng = np.random.RandomState(seed=SEED)
-            permuted = rng.permutation(sorted(scores))
+            ordered = sorted(scores)
+            permuted = [ordered[i] for i in _permutation(len(ordered))]
             sample["input"] = raw + task.choice_prefix + task.choice_prefix.join(permuted)
         if "target" not in sample:
             best = max(scores.values())
