@@ -340,7 +340,22 @@ def _dialogue(info: RunInfo, example: queries.ExampleRow) -> Dialogue | None:
     that no longer read as a conversation: the page then shows the input's transcript)."""
     from assay.scoring import example_of
 
-    stored = ExampleResult(
+    try:
+        return example_of(_stored(example), info).dialogue
+    except AssayError:
+        return None
+
+
+def _asked(info: RunInfo, example: queries.ExampleRow) -> str:
+    """The question a row of the run's list shows (scoring.asked)."""
+    from assay.scoring import asked
+
+    return asked(_stored(example), info)
+
+
+def _stored(example: queries.ExampleRow) -> ExampleResult:
+    """The row as the stored result it was read from (what scoring reads)."""
+    return ExampleResult(
         example_id=example.example_id,
         position=example.position,
         input=example.input,
@@ -349,16 +364,6 @@ def _dialogue(info: RunInfo, example: queries.ExampleRow) -> Dialogue | None:
         prediction=example.prediction,
         metadata=example.metadata,
     )
-    try:
-        return example_of(stored, info).dialogue
-    except AssayError:
-        return None
-
-
-def _asked(info: RunInfo, example: queries.ExampleRow) -> str:
-    """The question a row of the run's list shows (Dialogue.answered for a conversation)."""
-    dialogue = _dialogue(info, example)
-    return example.input if dialogue is None else dialogue.answered
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
