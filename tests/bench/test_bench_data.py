@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assay.bench import DataSource, get_task, resolve_tasks
+import assay
+from assay.bench import BenchOptions, DataSource, get_task, resolve_tasks
 from assay.exceptions import AssayError, DataError
 
 
@@ -91,6 +92,21 @@ def test_an_unknown_task_lists_the_known_ones() -> None:
         AssayError, match=r"unknown benchmark task 'arc'.*leaderboard.*mmlu_<subject>"
     ):
         resolve_tasks(["arc"])
+
+
+def test_a_bad_task_data_folder_or_model_is_refused_before_a_store_is_created(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "new" / "runs.db"
+    empty = BenchOptions(data_dir=tmp_path / "empty")
+    with pytest.raises(AssayError, match="unknown benchmark task 'arc'"):
+        assay.run_bench("smollm2-135m-instruct", "arc", options=empty, store=str(store))
+    with pytest.raises(DataError, match=r"ARC-Challenge/test\.jsonl"):
+        assay.run_bench("smollm2-135m-instruct", "arc_challenge", options=empty, store=str(store))
+    data = BenchOptions(data_dir=_arc_dir(tmp_path / "data", [GOOD]), num_fewshot=0)
+    with pytest.raises(AssayError, match="unknown model 'no-such-model'"):
+        assay.run_bench("no-such-model", "arc_challenge", options=data, store=str(store))
+    assert not store.exists() and not store.parent.exists()
 
 
 def test_data_dir_may_be_given_as_a_string(tmp_path: Path) -> None:

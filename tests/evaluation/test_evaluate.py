@@ -364,7 +364,7 @@ def test_the_same_call_waits_for_a_live_process_or_says_it_is_in_progress(
         assay.evaluate(replay(qa_preds), qa_data, store=db, limit=2, wait=False, name="again")
 
 
-def test_bad_data_or_metric_is_refused_before_a_store_is_created(
+def test_bad_data_metric_or_model_is_refused_before_a_store_is_created(
     tmp_path: Path, qa_data: Path, qa_preds: Path
 ) -> None:
     bad = tmp_path / "bad.jsonl"
@@ -374,4 +374,6 @@ def test_bad_data_or_metric_is_refused_before_a_store_is_created(
         assay.evaluate(replay(qa_preds), bad, store=str(store))
     with pytest.raises(AssayError, match=r"Unknown metric 'no_such_metric'"):
         assay.evaluate(replay(qa_preds), qa_data, ["no_such_metric"], store=str(store))
+    with pytest.raises(AssayError, match=r"unknown model 'no-such-model'"):
+        assay.evaluate("no-such-model", qa_data, store=str(store))
     assert not store.exists() and not store.parent.exists()

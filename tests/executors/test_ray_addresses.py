@@ -74,6 +74,7 @@ def test_a_cluster_that_does_not_answer_is_named(qa_data: Path, tmp_path: Path) 
     ) as raised:
         assay.evaluate("smollm2-135m-instruct", qa_data, store=str(tmp_path / "a.db"), executor=ray)
     assert raised.value.option == "ray_address"
+    assert not (tmp_path / "a.db").exists()  # refused before a store is created
 
 
 def test_a_failed_connection_leaves_the_process_free_to_connect(

@@ -146,35 +146,33 @@ def run_bench(
     if tasks is not None:
         names = tasks.split(",") if isinstance(tasks, str) else list(tasks)
         options = BenchOptions(**{**vars(options), "tasks": tuple(names)})
-    owns_store = not isinstance(store, Store)
-    active = store if isinstance(store, Store) else open_store(store)
+    # The tasks, their data and the model first: a bad task name, data folder, model
+    # spec or cluster address is refused before a store is created.
+    bench = _Bench(model, options)
     try:
-        bench = _Bench(model, options, active)
-        try:
-            return bench.run()
-        finally:
-            bench.executor.close()
+        if isinstance(store, Store):
+            return bench.run(store)
+        with open_store(store) as owned_store:
+            return bench.run(owned_store)
     finally:
-        if owns_store:
-            active.close()
+        bench.executor.close()
 
 
 class _Bench:
     """One benchmark run, as the named steps of `run_bench`."""
 
-    def __init__(self, model: str | Model, options: BenchOptions, store: Store) -> None:
+    def __init__(self, model: str | Model, options: BenchOptions) -> None:
         self.options = options
-        self.store = store
         self.selections = resolve_tasks(options.tasks, options.num_fewshot)
         self.source = DataSource(options.data_dir)
         self.questions, self.sizes = self._build_questions()
         self.executor = open_executor(model, options.model, options.executor)
         self.model = self.executor.model
 
-    def run(self) -> BenchResult:
+    def run(self, store: Store) -> BenchResult:
         started = time.perf_counter()
         recorder = RunRecorder.claim(
-            self.store,
+            store,
             self.run_key,
             self._new_info,
             wait=self.options.wait,
@@ -184,12 +182,12 @@ class _Bench:
                 stats = RunStats(resumed=recorder.resumed)
                 self._score(recorder, stats)
                 self._answer(recorder, stats)
-                run = self.store.load_run(recorder.run_id)
+                run = store.load_run(recorder.run_id)
                 rows, averages = aggregate(self.selections, list(self.questions), run.results)
-                self.store.save_summary(run.id, summaries(rows, averages))
-                self.store.set_metrics(run.id, _metric_names(run.results))
+                store.save_summary(run.id, summaries(rows, averages))
+                store.set_metrics(run.id, _metric_names(run.results))
                 recorder.finish(stats, time.perf_counter() - started)
-        return self._result(self.store.load_run(recorder.run_id))
+        return self._result(store.load_run(recorder.run_id))
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -263,7 +261,7 @@ class _Bench:
             progress=self.options.progress,
             flush_every=self.options.model.batch_size,
         )
-        answer_questions(self.executor, self.store, recorder, job, stats)
+        answer_questions(self.executor, recorder.store, recorder, job, stats)
 
     def _all_questions(self) -> list[Question]:
         return [q for items in self.questions.values() for q in items]

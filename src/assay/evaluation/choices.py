@@ -100,8 +100,8 @@ def classify(evaluation: _Evaluation, recorder: RunRecorder, stats: RunStats) ->
         unit="ex",
         stats=stats,
     )
-    run = evaluation.store.load_run(recorder.run_id)
-    evaluation.store.save_summary(run.id, summaries(run.results))
+    run = recorder.store.load_run(recorder.run_id)
+    recorder.store.save_summary(run.id, summaries(run.results))
 
 
 def _questions(evaluation: _Evaluation) -> list[Question]:

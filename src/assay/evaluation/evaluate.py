@@ -139,21 +139,18 @@ def evaluate(
         `run.info.status` "complete" or "incomplete".
     """
     options = _with_overrides(options or EvalOptions(), metrics, overrides)
-    # The data and the metrics first: a bad file or metric name is refused before a
-    # store is created or opened.
+    # The data, the metrics, the model and its executor first: a bad file, metric
+    # name, model spec or cluster address is refused before a store is created.
     dataset = load_dataset(data, **vars(options.data))
     metric_fns = resolve_metrics(options.metrics)
-    owns_store = not isinstance(store, Store)
-    active_store = store if isinstance(store, Store) else open_store(store)
+    evaluation = _Evaluation(model, dataset, metric_fns, options)
     try:
-        evaluation = _Evaluation(model, dataset, metric_fns, options, active_store)
-        try:
-            return evaluation.run()
-        finally:
-            evaluation.executor.close()
+        if isinstance(store, Store):
+            return evaluation.run(store)
+        with open_store(store) as owned_store:
+            return evaluation.run(owned_store)
     finally:
-        if owns_store:
-            active_store.close()
+        evaluation.executor.close()
 
 
 class _Evaluation:
@@ -165,10 +162,8 @@ class _Evaluation:
         dataset: Dataset,
         metric_fns: dict[str, MetricFn],
         options: EvalOptions,
-        store: Store,
     ) -> None:
         self.options = options
-        self.store = store
         self.dataset = dataset
         self.metric_fns = metric_fns
         self.executor = open_executor(model, options.model, options.executor)
@@ -184,16 +179,16 @@ class _Evaluation:
             self.executor.close()
             raise
 
-    def run(self) -> Run:
+    def run(self, store: Store) -> Run:
         started = time.perf_counter()
         recorder = RunRecorder.claim(
-            self.store,
+            store,
             self.run_key,
             self._new_info,
             wait=self.options.wait,
         )
         if not recorder.owned:
-            return self.store.load_run(recorder.run_id)
+            return store.load_run(recorder.run_id)
         with recorder:
             pending = [
                 i
@@ -206,11 +201,11 @@ class _Evaluation:
             else:
                 misses = self._take_cached(pending, recorder, stats)
                 self._generate(misses, recorder, stats)
-                _count_outputs(score_run(self.store, recorder.run_id, self.metric_fns), stats)
+                _count_outputs(score_run(store, recorder.run_id, self.metric_fns), stats)
             recorder.finish(
                 stats, time.perf_counter() - started, retry_hint=retry_hint(recorder.run_id)
             )
-        return self.store.load_run(recorder.run_id)
+        return store.load_run(recorder.run_id)
 
     @property
     def run_key(self) -> str:
@@ -256,7 +251,7 @@ class _Evaluation:
         if not self.options.use_cache or not pending:
             return pending
         keys = {i: self._cache_key(i) for i in pending}
-        hits = self.store.cache_get(list(keys.values()))
+        hits = recorder.store.cache_get(list(keys.values()))
         results = [self._result(i, hits[keys[i]], cached=True) for i in pending if keys[i] in hits]
         recorder.add(results)
         stats.cached = len(results)
