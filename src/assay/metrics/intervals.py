@@ -20,7 +20,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import norm
 
 from assay.exceptions import OptionError
 from assay.metrics.base import MetricSummary
@@ -77,6 +76,10 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     """The Wilson score interval of a proportion (Wilson 1927), inside [0, 1]."""
     if n == 0:
         return math.nan, math.nan
+    # Imported here: scipy.stats takes most of a second, which every CLI command
+    # (--help too) would pay at start.
+    from scipy.stats import norm
+
     z = float(norm.ppf(0.5 + confidence / 2))
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
