@@ -5,6 +5,7 @@ AssayError naming the replica."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -85,11 +86,16 @@ def test_a_failed_connection_leaves_the_process_free_to_connect(
     model = f"replay:{qa_preds}"
     gcs_port = local_cluster.address.rpartition(":")[2]
     not_a_client_server = RayOptions(address=f"ray://127.0.0.1:{gcs_port}", replicas=2)
-    with pytest.raises(OptionError, match="no Ray cluster answers there"):
+    with (
+        warnings.catch_warnings(record=True) as warned,
+        pytest.raises(OptionError, match=r"no Ray cluster answers there.*port, 10001"),
+    ):
+        warnings.simplefilter("always")
         assay.evaluate(
             model, qa_data, store=str(tmp_path / "a.db"), progress=False,
             executor=not_a_client_server,
         )  # fmt: skip
+    assert not [w for w in warned if "Ray Client" in str(w.message)]  # said once, by assay
     cluster = RayOptions(address=local_cluster.address, replicas=2)
     run = assay.evaluate(
         model, qa_data, store=str(tmp_path / "b.db"), progress=False, executor=cluster

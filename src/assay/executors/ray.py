@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import socket
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,6 +60,10 @@ the server while gRPC's threads run, and the child dies, here with SIGSEGV). On 
 tests' two-node cluster it met one connection in three to ten, each failure costing
 Ray's 30 s wait; a new connection forks anew and has always started at the next try."""
 _SERVER_DID_NOT_START = "Starting Ray client server failed"
+_CLIENT_PORT_HINT = (
+    "; a ray:// address names the head's Ray Client port, 10001 unless `ray start "
+    "--ray-client-server-port` set another"
+)
 LOCAL_BACKENDS = ("hf", "gguf", "replay")
 """Backends whose spec may name a local path, made absolute for the replicas."""
 
@@ -316,8 +321,9 @@ class _Cluster:
             try:
                 _join(ray, address)
             except (ConnectionError, ValueError, RuntimeError) as error:
+                hint = _CLIENT_PORT_HINT if address.startswith("ray://") else ""
                 raise OptionError(
-                    "ray_address", f"{address}: no Ray cluster answers there ({error})"
+                    "ray_address", f"{address}: no Ray cluster answers there ({error}){hint}"
                 ) from None
             self.described = f"the cluster at {address}"
         else:
@@ -367,7 +373,10 @@ def _join(ray: Any, address: str) -> None:
     start a server for this driver (CLIENT_SERVER_ATTEMPTS)."""
     for attempt in range(1, CLIENT_SERVER_ATTEMPTS + 1):
         try:
-            _init(ray, address=address)
+            with warnings.catch_warnings():
+                # Ray warns before it raises; the error assay raises says it, once.
+                warnings.filterwarnings("ignore", message="Ray Client connection timed out")
+                _init(ray, address=address)
             return
         except ConnectionError as error:
             if _SERVER_DID_NOT_START not in str(error) or attempt == CLIENT_SERVER_ATTEMPTS:
