@@ -31,7 +31,8 @@ from assay.metrics import (
 )
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import EvalConfig, ExampleResult, Run, RunInfo
-from assay.store import Store, open_store
+from assay.store import Store
+from assay.store.store import using_store
 
 
 def score_run(store: Store, run_id: str, metrics: dict[str, MetricFn]) -> Run:
@@ -136,8 +137,7 @@ def rescore(
     Raises:
         RunInProgressError: A live process is working on the run.
     """
-    active = store if isinstance(store, Store) else open_store(store, create=False)
-    try:
+    with using_store(store, create=False) as active:
         metric_fns = resolve_metrics(metrics)
         before = active.get_run_info(run)
         recorder = RunRecorder.take(active, before.id)
@@ -151,9 +151,6 @@ def rescore(
         else:
             recorder.finish(before.stats, before.seconds, retry_hint=retry_hint(before.id))
         return active.load_run(before.id)
-    finally:
-        if not isinstance(store, Store):
-            active.close()
 
 
 def retry_hint(run_id: str) -> str:

@@ -15,9 +15,10 @@ else any of its metrics). Multiple choice: every choice scored by log-likelihood
 as the continuation of the prompt (nothing between), multiple_choice_grade = the
 target score of the most likely choice; a task that lists another
 multiple-choice metric only (social_support: macro_f1) reports
-multiple_choice_grade too, as assay computes none of the others. Generative: greedy generation (256 tokens), cut after
-`stop_string` and reduced to the first match of `output_regex` (BIG-bench's
-default regex when neither is given), exact_str_match against any target.
+multiple_choice_grade too, as assay computes none of the others. Generative:
+greedy generation (256 tokens), cut after `stop_string` and reduced to the first
+match of `output_regex` (BIG-bench's default regex when neither is given),
+exact_str_match against any target.
 
 A task.json without examples is a composite task: its subdirectories' task
 files are its subtasks, run as a group. `--limit N` keeps the first N queries

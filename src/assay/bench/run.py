@@ -39,7 +39,8 @@ from assay.metrics.base import Score
 from assay.models.base import Model, ModelOptions
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import BenchConfig, ExampleResult, Run, RunInfo, RunStats, new_run_id
-from assay.store import Store, open_store
+from assay.store import Store
+from assay.store.store import using_store
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,8 @@ def run_bench(
     # spec or cluster address is refused before a store is created.
     bench = _Bench(model, options)
     try:
-        if isinstance(store, Store):
-            return bench.run(store)
-        with open_store(store) as owned_store:
-            return bench.run(owned_store)
+        with using_store(store) as active:
+            return bench.run(active)
     finally:
         bench.executor.close()
 

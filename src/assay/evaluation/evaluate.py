@@ -43,7 +43,8 @@ from assay.runs.records import (
     new_run_id,
 )
 from assay.scoring import retry_hint, score_run
-from assay.store import Store, open_store
+from assay.store import Store
+from assay.store.store import using_store
 from assay.terminal.progress import WorkProgress
 
 DEFAULT_METRICS = ("exact_match", "f1")
@@ -145,10 +146,8 @@ def evaluate(
     metric_fns = resolve_metrics(options.metrics)
     evaluation = _Evaluation(model, dataset, metric_fns, options)
     try:
-        if isinstance(store, Store):
-            return evaluation.run(store)
-        with open_store(store) as owned_store:
-            return evaluation.run(owned_store)
+        with using_store(store) as active:
+            return evaluation.run(active)
     finally:
         evaluation.executor.close()
 

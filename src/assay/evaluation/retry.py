@@ -22,7 +22,8 @@ from assay.models.registry import load_model
 from assay.runs.recorder import RunRecorder
 from assay.runs.records import Run
 from assay.scoring import example_of, retry_hint, score_run
-from assay.store import Store, open_store
+from assay.store import Store
+from assay.store.store import using_store
 
 
 def retry_errors(
@@ -43,8 +44,7 @@ def retry_errors(
     Returns:
         The run: "complete", or "incomplete" with the examples that failed again.
     """
-    active = store if isinstance(store, Store) else open_store(store, create=False)
-    try:
+    with using_store(store, create=False) as active:
         before = active.load_run(run)
         failed = [r for r in before.results if r.failed]
         if not failed:
@@ -80,6 +80,3 @@ def retry_errors(
                 retry_hint=retry_hint(before.info.id),
             )
         return active.load_run(before.info.id)
-    finally:
-        if not isinstance(store, Store):
-            active.close()

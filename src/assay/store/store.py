@@ -102,6 +102,17 @@ def open_store(
     return Store(resolved, busy_timeout=busy_timeout, read_only=read_only)
 
 
+@contextmanager
+def using_store(store: Store | str | None, *, create: bool = True) -> Iterator[Store]:
+    """The store a library call works in: a Store it was given, left open for its owner;
+    else the one at that URL (None: the default), opened here and closed after."""
+    if isinstance(store, Store):
+        yield store
+        return
+    with open_store(store, create=create) as opened:
+        yield opened
+
+
 class Store:
     """Reads and writes runs and the generation cache. Use as a context manager, or close()."""
 

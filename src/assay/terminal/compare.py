@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assay.compare.paired import Comparison, Outcome
-from assay.terminal.text import VERDICT_COLORS, clip, escape, number
+from assay.terminal.text import TEST_LABELS, VERDICT_COLORS, clip, escape, number
 
 LISTED: tuple[Outcome, ...] = ("broken", "fixed")
 
@@ -44,7 +44,7 @@ def comparison(console: Console, result: Comparison, limit: int) -> None:
             number(m.b),
             f"{m.diff:+.3f}",
             f"{m.ci_low:+.3f}–{m.ci_high:+.3f}",
-            "McNemar" if m.test == "mcnemar" else "perm.",
+            TEST_LABELS.get(m.test, m.test),
             f"{m.p_value:.3g}",
             f"[{color}]{m.verdict}[/]",
         )

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from assay.compare.paired import MetricComparison
 from assay.slices import SMALL_SLICE, SliceComparison, SliceSummary
-from assay.terminal.text import VERDICT_COLORS, counted, escape, interval, number
+from assay.terminal.text import TEST_LABELS, VERDICT_COLORS, counted, escape, interval, number
 
 SMALL = "[yellow]small[/]"
 
@@ -80,7 +80,7 @@ def paired_cells(m: MetricComparison) -> list[str]:
 def difference_cells(m: MetricComparison) -> list[str]:
     """The difference with its verdict over the interval; p over the test's name."""
     verdict = f"[{VERDICT_COLORS.get(m.verdict, 'white')}]{m.verdict}[/]"
-    test = "McNemar" if m.test == "mcnemar" else "perm."
+    test = TEST_LABELS.get(m.test, m.test)
     return [
         f"{m.diff:+.3f} {verdict}\n[dim][{m.ci_low:+.3f}, {m.ci_high:+.3f}][/]",
         f"{m.p_value:.3g}\n[dim]{test}[/]",

@@ -18,6 +18,8 @@ CLIP = 240
 """Most characters of one model answer or input shown in a table cell."""
 VERDICT_COLORS = {"better": "green", "worse": "red", "changed": "yellow"}
 """A paired comparison's verdict as the terminal colours it ("same" stays plain)."""
+TEST_LABELS = {"mcnemar": "McNemar", "permutation": "perm."}
+"""A paired test's name as a narrow column shows it."""
 
 
 def escape(text: str) -> str:
