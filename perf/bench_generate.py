@@ -51,6 +51,7 @@ from assay.metrics.f1 import token_f1
 from assay.models.base import GenerationParams, ModelOptions
 from assay.models.bundled import BUNDLED_MODELS
 from assay.models.hf import HFModel
+from assay.models.packing import packable_dtype
 
 ROOT = Path(__file__).resolve().parent.parent
 ALIAS = "smollm2-135m-instruct"
@@ -107,6 +108,9 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if "bf16" not in args.skip and not packable_dtype(torch.bfloat16):
+        print("bf16 left out: this CPU has no native bfloat16 (PyTorch would emulate it)")
+        args.skip.append("bf16")
     dataset = load_dataset(args.data, limit=args.n)
     references = [str(e.reference) for e in dataset.examples]
     models = {  # float32 always: llama.cpp's rows are given its token ids
@@ -124,6 +128,7 @@ def main() -> None:
         f"max_new_tokens={args.max_new_tokens}, {args.threads} threads, greedy; "
         f"kernels: " + ", ".join(f"{n} {m.kernels}" for n, m in models.items())
     )
+    print(f"CPU: {cpu_features()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in began_load)}")
 
     runs: list[tuple[str, int, Callable[[], tuple[list[str], int]]]] = []
@@ -175,6 +180,14 @@ def main() -> None:
             "steps": [asdict(s) for s in splits],
         }
         args.output.write_text(json.dumps(figures, indent=2))
+
+
+def cpu_features() -> str:
+    """The CPU's name and the matrix features that decide which modes pay."""
+    capabilities = torch.cpu.get_capabilities()
+    features = ("avx2", "avx512_f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    present = [name for name in features if capabilities.get(name)]
+    return f"{capabilities.get('cpu_name', '?')}, {', '.join(present) or 'no AVX2'}"
 
 
 def load(options: ModelOptions, batch_size: int) -> HFModel:

@@ -59,8 +59,9 @@ from assay.exceptions import ModelError, OptionError, at_least
 from assay.metrics.base import MetricSummary
 from assay.models.base import Generation, GenerationParams, ModelInfo, ModelOptions, ResultCallback
 from assay.models.fingerprint import text_digest
+from assay.models.fusion import fuse_sibling_linears
 from assay.models.hf import HFModel
-from assay.models.packing import KERNELS, PackedLinear, can_pack
+from assay.models.packing import KERNELS, can_pack, pack_linear_layers
 from assay.runs.records import Run, checkpoint_tags
 from assay.store import Store, open_store
 
@@ -162,18 +163,20 @@ def _structure(module: nn.Module, made: dict[int, nn.Module]) -> nn.Module:
 
 
 def _pack(model: nn.Module) -> None:
-    """Replace each linear layer below `model` (a LoRA layer merged) by a PackedLinear; a
-    layer that appears twice is packed once.
+    """Replace each LoRA layer below `model` by its merged linear layer, fuse sibling
+    projections (models/fusion.py) and pack every linear layer, as HFModel loads a model
+    for a CPU; a layer that appears twice is merged once.
 
     One layer after another: oneDNN's reorder and the merge's product already use
     torch's threads, and a thread pool over the layers measured no faster and far less
     steady (0.34 to 0.72 s against 0.34 to 0.36 s on the bundled model)."""
-    places = _linear_places(model)
-    packed: dict[int, PackedLinear] = {}
-    for parent, name, child in places:
-        if id(child) not in packed:
-            packed[id(child)] = _packed(child)
-        setattr(parent, name, packed[id(child)])
+    merged: dict[int, nn.Linear] = {}
+    for parent, name, child in _linear_places(model):
+        if id(child) not in merged:
+            merged[id(child)] = _merged_linear(child)
+        setattr(parent, name, merged[id(child)])
+    fuse_sibling_linears(model)
+    pack_linear_layers(model)
 
 
 def _linear_places(module: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
@@ -187,14 +190,15 @@ def _linear_places(module: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
     return places
 
 
-def _packed(layer: nn.Module) -> PackedLinear:
+def _merged_linear(layer: nn.Module) -> nn.Linear:
+    """A new linear layer with the layer's weights (a LoRA layer's merged)."""
     weight, bias = _merged(layer)
     base = _base_linear(layer)
     linear = nn.Linear(base.in_features, base.out_features, bias=False, device="meta")
     linear.weight = nn.Parameter(weight, requires_grad=False)
     if bias is not None:
         linear.bias = nn.Parameter(bias, requires_grad=False)
-    return PackedLinear(linear)
+    return linear
 
 
 def _base_linear(layer: nn.Module) -> nn.Linear:

@@ -46,6 +46,7 @@ from assay.models.continuous_batching import (
     engine_supports,
 )
 from assay.models.fingerprint import cache_root, file_digest, folder_digest, text_digest
+from assay.models.fusion import fuse_sibling_linears
 from assay.models.loglikelihood import score_continuations
 from assay.models.packing import KERNELS, can_pack, pack_linear_layers, packable_dtype
 from assay.models.quantization import KERNELS as QUANTIZED_KERNELS
@@ -469,6 +470,17 @@ class HFModel:
         model: Any
         dtype = str(self.dtype).removeprefix("torch.")
         log.info("loading %s (%s on %s)", self.spec, dtype, self.device)
+        if (
+            self.device.type == "cpu"
+            and self.dtype != torch.float32
+            and not packable_dtype(self.dtype)
+        ):
+            log.warning(
+                "%s: this CPU has no native %s matrix kernels (avx512_bf16 or AMX); "
+                "PyTorch emulates them, slower than float32",
+                self.spec,
+                dtype,
+            )
         try:
             with quiet_transformers():
                 if converted is not None:
@@ -489,8 +501,10 @@ class HFModel:
         if self.device.type == "cpu":
             keep_freed_memory()
         if self.options.quantize is not None:
+            fuse_sibling_linears(model)
             quantize_linear_layers(model, self.options.quantize)
         elif self.kernels == KERNELS and can_pack(model):
+            fuse_sibling_linears(model)
             pack_linear_layers(model)
         if self.options.compile:
             self._compiled_model = self._compile_decode(model)

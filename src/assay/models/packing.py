@@ -21,7 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
-KERNELS = "onednn-packed"
+KERNELS = "onednn-packed-fused"
+"""oneDNN-packed linear layers, sibling projections fused (models/fusion.py)."""
 
 
 class PackedLinear(nn.Module):
@@ -88,12 +89,24 @@ def replace_linear_layers(
     fits: Callable[[nn.Linear], bool] = lambda _: True,
 ) -> int:
     """Replace every `nn.Linear` below `module` that `fits` by `make(layer)`, in place;
-    returns how many (the one walk packing and quantisation share)."""
+    returns how many (the one walk packing and quantisation share). A layer that appears
+    twice is replaced once, by one new module in both places."""
+    return _replace(module, make, fits, {})
+
+
+def _replace(
+    module: nn.Module,
+    make: Callable[[nn.Linear], nn.Module],
+    fits: Callable[[nn.Linear], bool],
+    made: dict[int, nn.Module],
+) -> int:
     count = 0
     for name, child in list(module.named_children()):
         if isinstance(child, nn.Linear) and fits(child):
-            setattr(module, name, make(child))
-            count += 1
+            if id(child) not in made:
+                made[id(child)] = make(child)
+                count += 1
+            setattr(module, name, made[id(child)])
         else:
-            count += replace_linear_layers(child, make, fits)
+            count += _replace(child, make, fits, made)
     return count

@@ -37,7 +37,7 @@ from torch import nn
 
 from assay.models.packing import PackedLinear, packable_dtype, replace_linear_layers
 
-KERNELS = {"int8": "fbgemm-int8-dynamic", "int4": "torch-int4-weight-g32"}
+KERNELS = {"int8": "fbgemm-int8-dynamic-fused", "int4": "torch-int4-weight-g32-fused"}
 """The kernels of each quantisation mode, as the model fingerprint names them."""
 KEEP_FLOAT = frozenset({"down_proj"})
 """Linear layers left out of int8, by their last name (see quantize_int8)."""
