@@ -2,7 +2,7 @@
 
 Each part gets exactly its columns of the group's product, whatever the order of the
 calls, their inputs or repeats; and the real bundled model, packed for oneDNN as the
-engine runs it, gives bit for bit the logits fused that it gives apart.
+engine runs it, gives the logits fused that it gives apart.
 """
 
 from __future__ import annotations
@@ -92,10 +92,10 @@ def plain_model() -> nn.Module:
     return model.model
 
 
-def test_the_real_model_fused_and_packed_gives_the_same_logits_bit_for_bit(
-    plain_model: nn.Module,
-) -> None:
-    """What the engine runs (packed for oneDNN) against the same layers packed apart."""
+def test_the_real_model_fused_and_packed_gives_the_same_logits(plain_model: nn.Module) -> None:
+    """What the engine runs (packed for oneDNN) against the same layers packed apart:
+    bit for bit on the AVX2 CPU this was written on; within float32 rounding is what
+    any CPU's kernels must give (the fingerprint names the fusion either way)."""
     apart, fused = copy.deepcopy(plain_model), copy.deepcopy(plain_model)
     assert fuse_sibling_linears(fused) == 2 * 30  # q/k/v and gate/up of every layer
     pack_linear_layers(apart)
@@ -104,7 +104,8 @@ def test_the_real_model_fused_and_packed_gives_the_same_logits_bit_for_bit(
     for rows, length in [(1, 1), (1, 40), (32, 1), (5, 17)]:
         ids = torch.randint(0, 49152, (rows, length))
         with torch.inference_mode():
-            assert torch.equal(fused(ids).logits, apart(ids).logits), (rows, length)
+            mine, theirs = fused(ids).logits, apart(ids).logits
+        assert torch.allclose(mine, theirs, rtol=0, atol=1e-4), (rows, length)
 
 
 def test_the_engine_loads_the_model_fused() -> None:

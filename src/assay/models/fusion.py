@@ -8,10 +8,11 @@ same arithmetic in less time: on the bundled SmolLM2, 2 threads, the q/k/v
 projections of 32 rows took 0.31 ms fused against 0.45 ms apart (float32 packed)
 and 0.27 against 0.51 (int8); of one row, 0.10 against 0.23.
 
-Each output column is the same dot product over the same inputs by the same kernel,
-so the results are bit for bit those of the layers apart (tests/models check it on
-the bundled model, end to end); the model fingerprint names the fusion all the same,
-as it names every kernel choice.
+Each output column is the same dot product over the same inputs; packed for oneDNN,
+the bundled model's logits fused were bit for bit those apart on an AVX2 CPU
+(tests/models/test_fusion.py holds any CPU to float32 rounding). A kernel could
+still block a wider matrix differently, so the model fingerprint names the fusion,
+as it names every kernel choice: cached outputs of the two never mix.
 
 The model's own code still calls `q_proj`, `k_proj` and `v_proj`: each becomes a
 FusedPart that asks its group for its columns. The first call multiplies the input
@@ -54,20 +55,22 @@ class FusedLinears(nn.Module):
                     torch.cat([layer.bias.detach() for layer in layers if layer.bias is not None]),
                     requires_grad=False,
                 )
-        self._input: torch.Tensor | None = None
-        self._parts: list[torch.Tensor] = []
-        self._taken: set[int] = set()
+        # The last product: (its input, its parts, the parts taken). One tuple, swapped
+        # whole, so a part always comes from the product of the input it is matched on,
+        # even if two threads run the model at once (they then only lose the saving).
+        self._product: tuple[torch.Tensor, list[torch.Tensor], set[int]] | None = None
 
     def part(self, index: int, x: torch.Tensor) -> torch.Tensor:
         """Sibling `index`'s output for input `x` (see the module docstring)."""
-        if self._input is not x or index in self._taken:
-            self._parts = list(self.linear(x).split(self.sizes, dim=-1))
-            self._input, self._taken = x, set()
-        self._taken.add(index)
-        part = self._parts[index]
-        if len(self._taken) == len(self.sizes):  # every sibling served: let the tensors go
-            self._input, self._parts = None, []
-        return part.contiguous()
+        product = self._product
+        if product is None or product[0] is not x or index in product[2]:
+            product = (x, list(self.linear(x).split(self.sizes, dim=-1)), set())
+            self._product = product
+        taken = product[2]
+        taken.add(index)
+        if len(taken) == len(self.sizes):  # every sibling served: let the tensors go
+            self._product = None
+        return product[1][index].contiguous()
 
 
 class FusedPart(nn.Module):
