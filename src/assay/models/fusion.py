@@ -46,15 +46,14 @@ class FusedLinears(nn.Module):
         self.sizes = [layer.out_features for layer in layers]
         has_bias = first.bias is not None
         self.linear = nn.Linear(first.in_features, sum(self.sizes), bias=has_bias, device="meta")
-        with torch.no_grad():
-            self.linear.weight = nn.Parameter(
-                torch.cat([layer.weight.detach() for layer in layers]), requires_grad=False
+        self.linear.weight = nn.Parameter(
+            torch.cat([layer.weight.detach() for layer in layers]), requires_grad=False
+        )
+        if has_bias:
+            self.linear.bias = nn.Parameter(
+                torch.cat([layer.bias.detach() for layer in layers if layer.bias is not None]),
+                requires_grad=False,
             )
-            if has_bias:
-                self.linear.bias = nn.Parameter(
-                    torch.cat([layer.bias.detach() for layer in layers if layer.bias is not None]),
-                    requires_grad=False,
-                )
         # The last product: (its input, its parts, the parts taken). One tuple, swapped
         # whole, so a part always comes from the product of the input it is matched on,
         # even if two threads run the model at once (they then only lose the saving).
@@ -102,10 +101,9 @@ def fuse_sibling_linears(module: nn.Module) -> int:
     for child in list(module.children()):
         count += fuse_sibling_linears(child)
     for fused_name, names in SIBLINGS.items():
-        layers = [getattr(module, name, None) for name in names]
-        if hasattr(module, fused_name) or not _fusable(layers):
+        linears = _fusable([getattr(module, name, None) for name in names])
+        if hasattr(module, fused_name) or linears is None:
             continue
-        linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
         group = FusedLinears(linears)
         module.add_module(fused_name, group)
         for index, (name, layer) in enumerate(zip(names, linears, strict=True)):
@@ -114,15 +112,17 @@ def fuse_sibling_linears(module: nn.Module) -> int:
     return count
 
 
-def _fusable(layers: Sequence[object]) -> bool:
+def _fusable(layers: Sequence[object]) -> list[nn.Linear] | None:
+    """The layers, if all are plain linear layers that can share one input; else None."""
     linears = [layer for layer in layers if type(layer) is nn.Linear]
     if len(linears) != len(layers):
-        return False
+        return None
     first = linears[0]
-    return all(
+    same = all(
         layer.in_features == first.in_features
         and layer.weight.dtype == first.weight.dtype
         and layer.weight.device == first.weight.device
         and (layer.bias is None) == (first.bias is None)
         for layer in linears
     )
+    return linears if same else None

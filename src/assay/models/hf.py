@@ -475,11 +475,9 @@ class HFModel:
             and self.dtype != torch.float32
             and not packable_dtype(self.dtype)
         ):
+            # 80 columns; the line before names the model, README the CPU features.
             log.warning(
-                "%s: this CPU has no native %s matrix kernels (avx512_bf16 or AMX); "
-                "PyTorch emulates them, slower than float32",
-                self.spec,
-                dtype,
+                "no native %s matrix kernels on this CPU: emulated, slower than float32", dtype
             )
         try:
             with quiet_transformers():
@@ -500,11 +498,12 @@ class HFModel:
         model.eval()
         if self.device.type == "cpu":
             keep_freed_memory()
+        packs = self.kernels == KERNELS and can_pack(model)
+        if self.options.quantize is not None or packs:  # the CPU kernels: siblings fused first
+            fuse_sibling_linears(model)
         if self.options.quantize is not None:
-            fuse_sibling_linears(model)
             quantize_linear_layers(model, self.options.quantize)
-        elif self.kernels == KERNELS and can_pack(model):
-            fuse_sibling_linears(model)
+        elif packs:
             pack_linear_layers(model)
         if self.options.compile:
             self._compiled_model = self._compile_decode(model)
